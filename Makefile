@@ -1,0 +1,55 @@
+# Referral Warehouse: `make run` builds the demo warehouse, `make test` runs the test suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+export DAGSTER_HOME := $(CURDIR)/.dagster_home
+export RW_LANDING_DIR ?= $(CURDIR)/data/landing
+export RW_WAREHOUSE_PATH ?= $(CURDIR)/data/warehouse/referral_warehouse.duckdb
+# Demo mode allows the published demo pseudonymization key; real data needs
+# RW_PSEUDONYMIZATION_KEY and RW_DEMO_MODE=0.
+export RW_DEMO_MODE ?= 1
+
+SEED ?= 42
+SCALE ?= 1
+
+.PHONY: install run demo-data dev test lint benchmark clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+
+$(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp orchestration/dagster.yaml $@
+
+## Generate the demo source systems (only when the landing folder is not there yet).
+demo-data: install
+	@if [ ! -d "$(RW_LANDING_DIR)" ]; then \
+		$(BIN)/simulate-sources --out "$(RW_LANDING_DIR)" --seed $(SEED) --scale $(SCALE); \
+	else echo "landing folder $(RW_LANDING_DIR) exists: loading it as it is"; fi
+
+## Load every source into the warehouse through Dagster and print what happened.
+run: demo-data
+	$(BIN)/referral-warehouse run
+
+## Open the Dagster UI on the same code location.
+dev: install
+	$(BIN)/dagster dev -m orchestration.definitions
+
+test: install
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check orchestration source_simulator tests benchmarks
+
+benchmark: install
+	$(BIN)/python benchmarks/extract_load.py
+
+clean:
+	rm -rf data .dagster_home target logs

@@ -1,0 +1,1 @@
+"""The Referral Warehouse Dagster code location: extract-load assets, checks and schedules."""

@@ -1,0 +1,72 @@
+"""Command line: run the whole refresh through Dagster and print what it did."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+import dagster as dg
+
+from orchestration import settings
+
+
+def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float) -> int:
+    rows = []
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        assert materialization is not None
+        meta = {k: v.value for k, v in materialization.metadata.items()}
+        rows.append((materialization.asset_key.to_user_string(), meta.get("rows_read", 0),
+                     meta.get("rows_loaded", 0), meta.get("rows_quarantined", 0),
+                     meta.get("dagster/row_count", 0)))
+    print(f"\n{'asset':40} {'read':>9} {'loaded':>9} {'quarantined':>12} {'table rows':>11}")
+    for name, read, loaded, quarantined, total in sorted(rows):
+        print(f"{name:40} {read:>9} {loaded:>9} {quarantined:>12} {total:>11}")
+    totals = [sum(r[i] for r in rows) for i in range(1, 4)]
+    print(f"{'total':40} {totals[0]:>9} {totals[1]:>9} {totals[2]:>12}")
+    evaluations = result.get_asset_check_evaluations()
+    passed = [e for e in evaluations if e.passed]
+    failed = [e for e in evaluations if not e.passed]
+    print(f"\nchecks: {len(passed)} passed, {len(failed)} failed")
+    for evaluation in failed:
+        print(f"  {evaluation.severity.value:5} {evaluation.asset_key.to_user_string()}"
+              f" {evaluation.check_name}")
+    print(f"warehouse: {warehouse}")
+    print(f"run {result.run_id} {'succeeded' if result.success else 'FAILED'} "
+          f"in {seconds:.1f}s")
+    return 0 if result.success else 1
+
+
+def run(argv: list[str]) -> int:
+    """Materialize every asset in-process, recorded in the Dagster instance."""
+    parser = argparse.ArgumentParser(prog="referral-warehouse run")
+    parser.add_argument("--landing", help="landing folder (default: $RW_LANDING_DIR)")
+    parser.add_argument("--warehouse", help="DuckDB file (default: $RW_WAREHOUSE_PATH)")
+    args = parser.parse_args(argv)
+    if args.landing:
+        os.environ[settings.LANDING_ENV_VAR] = args.landing
+    if args.warehouse:
+        os.environ[settings.WAREHOUSE_ENV_VAR] = args.warehouse
+    from orchestration.definitions import defs  # reads the environment set above
+
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") \
+        else dg.DagsterInstance.ephemeral()
+    started = time.perf_counter()
+    result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
+        instance=instance, raise_on_error=False)
+    return _summarize(result, settings.warehouse_path(), time.perf_counter() - started)
+
+
+def main() -> None:
+    """Dispatch the subcommand."""
+    parser = argparse.ArgumentParser(prog="referral-warehouse",
+                                     description="Referral Warehouse command line.")
+    parser.add_argument("command", choices=["run"], help="run: refresh the warehouse")
+    args, rest = parser.parse_known_args()
+    sys.exit(run(rest))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,21 @@
+"""The Dagster code location: this module only assembles what the other modules define."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.assets.extract_load import EXTRACT_ASSETS
+from orchestration.checks import EXTRACT_CHECKS
+from orchestration.jobs import refresh_warehouse_job
+from orchestration.resources import default_resources
+from orchestration.schedules import daily_refresh_schedule
+from orchestration.sensors import landing_files_sensor
+
+defs = dg.Definitions(
+    assets=EXTRACT_ASSETS,
+    asset_checks=EXTRACT_CHECKS,
+    jobs=[refresh_warehouse_job],
+    schedules=[daily_refresh_schedule],
+    sensors=[landing_files_sensor],
+    resources=default_resources(),
+)

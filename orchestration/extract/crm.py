@@ -1,0 +1,127 @@
+"""CRM CSV exports: header checks, row parsing with line numbers, and column declarations.
+
+Every entity has a documented column list. A file missing one of those columns cannot be
+loaded and raises an error naming the file and the columns. A file with a column the spec does
+not know is schema drift: its rows are quarantined (`unexpected_column`) until the spec is
+updated, rather than loaded with a field silently dropped. A row with the wrong number of
+fields is quarantined (`malformed_csv_row`) with its line number.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from orchestration.extract.spec import Column, EntitySpec
+from orchestration.load.errors import SourceFileError
+
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+def _col(name: str, sql_type: str = "VARCHAR", required: bool = False, **kw: object) -> Column:
+    return Column(name, f'"{name}"', sql_type, required, **kw)  # type: ignore[arg-type]
+
+
+def _entity(name: str, description: str, *columns: Column,
+            source_columns: tuple[str, ...] | None = None) -> EntitySpec:
+    expected = source_columns or tuple(c.name for c in columns)
+    return EntitySpec(source="crm", name=name, description=description, columns=columns,
+                      file_format="crm_csv", folder=f"crm/{name}", pattern="*.csv",
+                      extra={"expected_columns": ",".join(expected)})
+
+
+MODIFIED = _col("last_modified_at", "TIMESTAMPTZ", True)
+
+CRM_ENTITIES: tuple[EntitySpec, ...] = (
+    _entity("referring_practices", "Referring practices (CRM accounts) and their liaison.",
+            _col("practice_id", required=True), _col("practice_name"), _col("practice_npi"),
+            _col("city"), _col("state"), _col("postal_code"), _col("phone"),
+            _col("liaison_owner"), _col("network_status"), _col("created_date", "DATE"),
+            MODIFIED),
+    _entity("referring_providers", "Referring providers (CRM contacts) with NPI and specialty.",
+            _col("provider_id", required=True), _col("npi"), _col("first_name"),
+            _col("last_name"), _col("credential"), _col("taxonomy_code"), _col("practice_id"),
+            _col("liaison_owner"), _col("relationship_status"), _col("created_date", "DATE"),
+            MODIFIED),
+    _entity("liaison_activities", "Physician-liaison activities: visits, calls, lunches, CME.",
+            _col("activity_id", required=True), _col("activity_date", "DATE", True),
+            _col("activity_type"), _col("liaison_owner"), _col("practice_id"),
+            _col("provider_npi"), _col("duration_minutes", "INTEGER"), _col("status"),
+            _col("subject"), MODIFIED),
+    _entity("campaigns", "Marketing campaigns with channel, UTM tags, dates and budget.",
+            _col("campaign_id", required=True), _col("campaign_name"), _col("channel"),
+            _col("utm_source"), _col("utm_medium"), _col("utm_campaign"),
+            _col("start_date", "DATE"), _col("end_date", "DATE"),
+            _col("budget_amount", "DECIMAL(14,2)"), _col("currency"),
+            _col("target_specialty_code"), _col("status"), MODIFIED),
+    _entity("campaign_spend", "Daily spend per campaign.",
+            _col("campaign_id", required=True), _col("spend_date", "DATE", True),
+            _col("spend_amount", "DECIMAL(14,2)"), _col("currency"),
+            _col("impressions", "BIGINT"), _col("clicks", "BIGINT"), MODIFIED),
+    _entity("intake_leads", "Intake leads; contact details pseudonymized or dropped.",
+            _col("lead_id", required=True), _col("created_at", "TIMESTAMPTZ", True),
+            Column("contact_key", "lower(trim(\"email\"))", pseudonymize=True,
+                   description="Keyed hash of the lead's e-mail address."),
+            Column("birth_year", "left(\"date_of_birth\", 4)", "INTEGER"),
+            Column("postal_code_3", "left(\"postal_code\", 3)"),
+            _col("referral_source"), _col("referral_source_other"),
+            _col("referring_provider_npi"), _col("campaign_id"), _col("utm_campaign"),
+            _col("ga_client_id"), _col("specialty_requested"), _col("status"),
+            _col("converted_referral_id"), _col("converted_at", "TIMESTAMPTZ"), MODIFIED,
+            source_columns=(
+                "lead_id", "created_at", "first_name", "last_name", "phone", "email",
+                "date_of_birth", "postal_code", "referral_source", "referral_source_other",
+                "referring_provider_npi", "campaign_id", "utm_campaign", "ga_client_id",
+                "specialty_requested", "status", "converted_referral_id", "converted_at",
+                "last_modified_at")),
+)
+
+
+def expected_columns(spec: EntitySpec) -> list[str]:
+    """Return the columns an export file of this entity must have, in order."""
+    return spec.extra["expected_columns"].split(",")
+
+
+def read_records(path: Path, spec: EntitySpec, relative: str) -> Iterator[dict[str, object]]:
+    """Yield one record per data row: line number, hash, reject reason and fields."""
+    expected = expected_columns(spec)
+    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            return
+        header = [name.strip() for name in header]
+        missing = [name for name in expected if name not in header]
+        if missing:
+            raise SourceFileError(relative, f"the header lacks required column(s) "
+                                  f"{', '.join(missing)} of the CRM {spec.name} export")
+        unexpected = [name for name in header if name not in expected]
+        positions = [header.index(name) for name in expected]
+        line = reader.line_num
+        for fields in reader:
+            number, line = line + 1, reader.line_num
+            if not fields:
+                continue
+            record: dict[str, object] = {"_record_number": number,
+                                         "_record_hash": _row_hash(fields),
+                                         "_reject_reason": None, "_reject_detail": None}
+            if unexpected:
+                record["_reject_reason"] = "unexpected_column"
+                record["_reject_detail"] = (f"column(s) {', '.join(unexpected)} are not in the "
+                                            f"CRM {spec.name} export spec")
+            elif len(fields) != len(header):
+                record["_reject_reason"] = "malformed_csv_row"
+                record["_reject_detail"] = (f"{len(fields)} fields where the header has "
+                                            f"{len(header)}")
+            if record["_reject_reason"] is None:
+                for name, position in zip(expected, positions, strict=True):
+                    record[name] = fields[position].strip() or None
+            else:
+                record.update(dict.fromkeys(expected))
+            yield record
+
+
+def _row_hash(fields: list[str]) -> str:
+    return hashlib.sha256("\x1f".join(fields).encode("utf-8")).hexdigest()

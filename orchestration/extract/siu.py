@@ -1,0 +1,164 @@
+"""HL7 v2 SIU scheduling batches: split into messages, parse with python-hl7, pick fields.
+
+Batch files carry FHS/BHS ... BTS/FTS envelopes around MSH-led messages; segments end in
+carriage returns (line feeds are tolerated). Each message is one record, numbered by its
+position in the file. A message that python-hl7 cannot parse, or that lacks the MSH-9 message
+type or the SCH segment, is quarantined whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import hl7
+
+from orchestration.extract.spec import Column, EntitySpec
+
+ENVELOPE_SEGMENTS = frozenset({"FHS", "BHS", "BTS", "FTS"})
+SEGMENT_SPLIT = re.compile(r"\r\n|\r|\n")
+
+# Field name -> HL7 path (segment.field.repetition.component), evaluated by python-hl7.
+FIELDS: dict[str, str] = {
+    "msh_3": "MSH.F3.R1.C1", "msh_4": "MSH.F4.R1.C1", "msh_7": "MSH.F7",
+    "msh_9_1": "MSH.F9.R1.C1", "msh_9_2": "MSH.F9.R1.C2", "msh_10": "MSH.F10",
+    "msh_12": "MSH.F12",
+    "sch_1": "SCH.F1.R1.C1", "sch_2": "SCH.F2.R1.C1", "sch_6": "SCH.F6.R1.C1",
+    "sch_7": "SCH.F7.R1.C1", "sch_8": "SCH.F8.R1.C1", "sch_9": "SCH.F9",
+    "sch_10": "SCH.F10.R1.C1", "sch_11_4": "SCH.F11.R1.C4", "sch_11_5": "SCH.F11.R1.C5",
+    "sch_25": "SCH.F25.R1.C1", "sch_26": "SCH.F26.R1.C1",
+    "tq1_7": "TQ1.F7", "tq1_8": "TQ1.F8",
+    "pid_3": "PID.F3.R1.C1", "pid_7": "PID.F7", "pid_8": "PID.F8", "pid_11_5": "PID.F11.R1.C5",
+    "ail_3": "AIL.F3.R1.C1", "ail_3_4": "AIL.F3.R1.C4", "ais_3": "AIS.F3.R1.C1",
+    "aip_3": "AIP.F3.R1.C1", "aip_3_2": "AIP.F3.R1.C2", "aip_3_3": "AIP.F3.R1.C3",
+}
+TIMESTAMP_FIELDS = frozenset({"msh_7", "sch_11_4", "sch_11_5", "tq1_7", "tq1_8"})
+
+
+def hl7_timestamp_to_iso(value: str) -> str:
+    """Return an HL7 DTM (YYYYMMDD[HHMM[SS]][+/-ZZZZ]) as ISO 8601, naive meaning UTC.
+
+    A value that does not parse is returned unchanged, so the typed load flags it.
+    """
+    match = re.fullmatch(r"(\d{8})(\d{4})?(\d{2})?(?:\.\d+)?([+-]\d{4})?", value)
+    if not match:
+        return value
+    day, hour_minute, seconds, offset = match.groups()
+    stamp = day + (hour_minute or "0000") + (seconds or "00")
+    try:
+        moment = datetime.strptime(stamp, "%Y%m%d%H%M%S")
+    except ValueError:
+        return value
+    return moment.isoformat() + (f"{offset[:3]}:{offset[3:]}" if offset else "+00:00")
+
+
+def split_messages(text: str) -> Iterator[str]:
+    """Yield each message of a batch file, segments joined by carriage returns."""
+    current: list[str] = []
+    for segment in SEGMENT_SPLIT.split(text):
+        if not segment.strip():
+            continue
+        kind = segment[:3]
+        if kind in ENVELOPE_SEGMENTS:
+            if current:
+                yield "\r".join(current)
+                current = []
+            continue
+        if kind == "MSH" and current:
+            yield "\r".join(current)
+            current = []
+        current.append(segment)
+    if current:
+        yield "\r".join(current)
+
+
+def _field(message: hl7.Message, path: str) -> str | None:
+    try:
+        value = message[path]
+    except (KeyError, IndexError):
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def parse_message(raw: str) -> tuple[str | None, str | None, dict[str, str | None]]:
+    """Return (reject reason, detail, fields) for one message's text."""
+    if not raw.startswith("MSH") or len(raw) < 9:
+        return "unparseable_message", "message does not start with an MSH segment", {}
+    try:
+        message = hl7.parse(raw)
+    except Exception as error:  # python-hl7 raises bare exceptions on malformed input
+        return "unparseable_message", f"python-hl7 could not parse it: {type(error).__name__}", {}
+    fields = {name: _field(message, path) for name, path in FIELDS.items()}
+    if fields["msh_9_1"] is None:
+        return "unparseable_message", "MSH-9 message type is missing", fields
+    if fields["msh_9_1"] != "SIU":
+        return ("unexpected_message_type",
+                f"MSH-9 is {fields['msh_9_1']}, this feed takes SIU messages", fields)
+    try:
+        message.segment("SCH")
+    except KeyError:
+        return "unparseable_message", "the message has no SCH segment", fields
+    for name in TIMESTAMP_FIELDS:
+        if fields[name] is not None:
+            fields[name] = hl7_timestamp_to_iso(fields[name])
+    return None, None, fields
+
+
+def read_records(path: Path) -> Iterator[dict[str, object]]:
+    """Yield one record dict per message: number, hash, reject reason and fields."""
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    for number, raw in enumerate(split_messages(text), start=1):
+        reason, detail, fields = parse_message(raw)
+        record: dict[str, object] = {name: fields.get(name) for name in FIELDS}
+        record.update({
+            "_record_number": number,
+            "_record_hash": hashlib.sha256(raw.encode("utf-8")).hexdigest(),
+            "_reject_reason": reason, "_reject_detail": detail,
+        })
+        yield record
+
+
+SIU_ENTITY = EntitySpec(
+    source="scheduling", name="siu_messages",
+    description="HL7 v2 SIU scheduling messages, one row per message, patient pseudonymized.",
+    file_format="hl7_siu", folder="scheduling", pattern="*.hl7",
+    columns=(
+        Column("message_control_id", "msh_10", required=True,
+               description="MSH-10: unique id the sender gave this message."),
+        Column("message_at", "msh_7", "TIMESTAMPTZ", required=True,
+               description="MSH-7: when the message was sent (UTC)."),
+        Column("sending_application", "msh_3"),
+        Column("sending_facility", "msh_4"),
+        Column("message_type", "msh_9_1", required=True),
+        Column("trigger_event", "msh_9_2", required=True,
+               description="S12 booked, S13 rescheduled, S14 modified, S15 cancelled, "
+                           "S17 deleted, S26 no-show."),
+        Column("hl7_version", "msh_12"),
+        Column("placer_appointment_id", "sch_1"),
+        Column("filler_appointment_id", "coalesce(sch_2, sch_1)", required=True),
+        Column("event_reason_code", "sch_6"),
+        Column("appointment_reason_code", "sch_7"),
+        Column("appointment_type_code", "sch_8"),
+        Column("duration", "sch_9", "INTEGER"),
+        Column("duration_units", "sch_10"),
+        Column("slot_start_at", "coalesce(tq1_7, sch_11_4)", "TIMESTAMPTZ"),
+        Column("slot_end_at", "coalesce(tq1_8, sch_11_5)", "TIMESTAMPTZ"),
+        Column("filler_status_code", "sch_25"),
+        Column("referral_id", "sch_26", description="SCH-26 placer order number: the referral."),
+        Column("patient_mrn_key", "pid_3", pseudonymize=True,
+               description="Keyed hash of PID-3 (MRN); joins to the EHR patient's mrn_key."),
+        Column("patient_birth_year", "left(pid_7, 4)", "INTEGER"),
+        Column("patient_sex", "pid_8"),
+        Column("patient_postal_code_3", "left(pid_11_5, 3)"),
+        Column("provider_npi", "aip_3"),
+        Column("provider_family_name", "aip_3_2"),
+        Column("provider_given_name", "aip_3_3"),
+        Column("location_code", "ail_3"),
+        Column("facility_code", "ail_3_4"),
+        Column("service_code", "ais_3"),
+    ),
+)

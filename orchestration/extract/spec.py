@@ -1,0 +1,49 @@
+"""Declarative descriptions of what each source entity loads into the raw schema.
+
+An `EntitySpec` names the raw table, where its files live, how they are parsed, and the
+columns kept. A column is declared by the expression that pulls its text out of a record,
+the SQL type it must cast to, whether it is required, and whether it is a patient identifier
+to pseudonymize. Direct identifiers that are not needed (names, MRNs, phones, street
+addresses, full birth dates) are simply never declared, so they never reach the warehouse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Column:
+    """One raw-table column: its name, text expression, SQL type and handling."""
+
+    name: str
+    expression: str
+    sql_type: str = "VARCHAR"
+    required: bool = False
+    pseudonymize: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """One source entity: one Dagster asset, one raw table."""
+
+    source: str
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    file_format: str  # fhir_ndjson | hl7_siu | crm_csv | ga4_ndjson
+    folder: str
+    pattern: str
+    resource_type: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def table(self) -> str:
+        """Return the raw table name, `<source>_<entity>`."""
+        return f"{self.source}_{self.name}"
+
+    @property
+    def column_names(self) -> list[str]:
+        """Return the declared column names in order."""
+        return [c.name for c in self.columns]

@@ -1,0 +1,313 @@
+"""Loading one entity's new landing files: parse, type, deduplicate, quarantine, record.
+
+Every record read ends in exactly one place: its raw table, or `raw._quarantine` with a
+reason. Files are processed in batches, each in one transaction that also writes the ledger,
+so a crash leaves the warehouse as it was before the batch and a re-run picks up where it
+stopped. A file whose exact content was already processed is never read again.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from orchestration.extract import crm, siu
+from orchestration.extract.spec import EntitySpec
+from orchestration.load.landing import LandingFile, discover
+from orchestration.load.pseudonymize import Pseudonymizer
+from orchestration.load.warehouse import LEDGER_TABLE, QUARANTINE_TABLE, RAW_SCHEMA, ensure_tables
+
+BATCH_BYTES = 256 * 1024 * 1024
+ARROW_BATCH_ROWS = 50_000
+SYSTEM_COLUMNS = ("_source_file", "_record_number", "_record_hash", "_reject_reason",
+                  "_reject_detail")
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+@dataclass
+class FileOutcome:
+    """What happened to one landing file in this run."""
+
+    file: str
+    sha256: str
+    size: int
+    status: str  # loaded | duplicate_file | empty
+    duplicate_of: str | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+
+
+@dataclass
+class LoadReport:
+    """The outcome of loading one entity: per file, and the quarantine reasons."""
+
+    spec: EntitySpec
+    run_id: str
+    files: list[FileOutcome] = field(default_factory=list)
+    already_loaded: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def rows_read(self) -> int:
+        """Return records read from new files."""
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def rows_loaded(self) -> int:
+        """Return records written to the raw table."""
+        return sum(f.rows_loaded for f in self.files)
+
+    @property
+    def rows_quarantined(self) -> int:
+        """Return records written to the quarantine."""
+        return sum(f.rows_quarantined for f in self.files)
+
+    def files_with(self, status: str) -> list[str]:
+        """Return the files of this run that ended with a status."""
+        return [f.file for f in self.files if f.status == status]
+
+
+def load_entity(con: duckdb.DuckDBPyConnection, spec: EntitySpec, landing: Path,
+                pseudonymizer: Pseudonymizer, run_id: str | None = None,
+                batch_bytes: int = BATCH_BYTES) -> LoadReport:
+    """Load every landing file of ``spec`` not loaded before; return what happened."""
+    run_id = run_id or uuid.uuid4().hex
+    ensure_tables(con, spec)
+    pseudonymizer.register(con)
+    report = LoadReport(spec, run_id)
+    files = discover(landing, spec)
+    seen = set(con.execute(
+        f"select source_file, file_sha256 from {LEDGER_TABLE} where entity = ?",
+        [spec.table]).fetchall())
+    content_owner: dict[str, str] = dict(con.execute(
+        f"select file_sha256, min(source_file) from {LEDGER_TABLE} "
+        "where entity = ? and status = 'loaded' group by 1", [spec.table]).fetchall())
+    to_load: list[LandingFile] = []
+    bookkeeping: list[FileOutcome] = []
+    for landing_file in files:
+        if (landing_file.relative, landing_file.sha256) in seen:
+            report.already_loaded += 1
+        elif landing_file.size == 0 or landing_file.sha256 == EMPTY_SHA256:
+            bookkeeping.append(FileOutcome(landing_file.relative, landing_file.sha256, 0,
+                                           "empty"))
+        elif landing_file.sha256 in content_owner:
+            bookkeeping.append(FileOutcome(
+                landing_file.relative, landing_file.sha256, landing_file.size,
+                "duplicate_file", duplicate_of=content_owner[landing_file.sha256]))
+        else:
+            content_owner[landing_file.sha256] = landing_file.relative
+            to_load.append(landing_file)
+    if bookkeeping:
+        _in_transaction(con, lambda: _record_ledger(con, spec, run_id, bookkeeping))
+        report.files.extend(bookkeeping)
+    for batch in _batches(to_load, batch_bytes):
+        outcomes, reasons = _in_transaction(
+            con, lambda batch=batch: _load_batch(con, spec, batch, run_id))
+        report.files.extend(outcomes)
+        report.reasons.update(reasons)
+    return report
+
+
+def _batches(files: list[LandingFile], limit: int) -> Iterator[list[LandingFile]]:
+    batch: list[LandingFile] = []
+    size = 0
+    for landing_file in files:
+        if batch and size + landing_file.size > limit:
+            yield batch
+            batch, size = [], 0
+        batch.append(landing_file)
+        size += landing_file.size
+    if batch:
+        yield batch
+
+
+def _in_transaction(con: duckdb.DuckDBPyConnection, work):  # noqa: ANN001, ANN202
+    con.begin()
+    try:
+        result = work()
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
+    return result
+
+
+def _load_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec, batch: list[LandingFile],
+                run_id: str) -> tuple[list[FileOutcome], Counter[str]]:
+    text_columns = ", ".join(f'"{c.name}" varchar' for c in spec.columns)
+    con.execute(f"""create or replace temp table _text (
+        _source_file varchar, _record_number bigint, _record_hash varchar,
+        _reject_reason varchar, _reject_detail varchar, {text_columns})""")
+    for landing_file in batch:
+        _stage_file(con, spec, landing_file)
+    con.execute(_classify_sql(spec))
+    con.execute("drop table _text")
+    names = ", ".join(f'"{c.name}"' for c in spec.columns)
+    con.execute(f"""
+        insert into {RAW_SCHEMA}.{spec.table} ({names}, _source_file, _record_number,
+                                               _record_hash, _loaded_at, _run_id)
+        select {names}, _source_file, _record_number, _record_hash, now(), ?
+        from _classified where _reason is null order by _source_file, _record_number""",
+                [run_id])
+    con.execute(f"""
+        insert into {QUARANTINE_TABLE}
+        select ?, ?, _source_file, _record_number, _record_hash, _reason, _detail, ?, now()
+        from _classified where _reason is not null order by _source_file, _record_number""",
+                [spec.source, spec.table, run_id])
+    counts = {row[0]: row[1:] for row in con.execute("""
+        select _source_file, count(*), count(*) filter (where _reason is null),
+               count(*) filter (where _reason is not null)
+        from _classified group by 1""").fetchall()}
+    reasons = Counter(dict(con.execute(
+        "select _reason, count(*) from _classified where _reason is not null group by 1"
+    ).fetchall()))
+    con.execute("drop table _classified")
+    outcomes = []
+    for landing_file in batch:
+        read, loaded, quarantined = counts.get(landing_file.relative, (0, 0, 0))
+        outcomes.append(FileOutcome(landing_file.relative, landing_file.sha256,
+                                    landing_file.size, "loaded" if read else "empty",
+                                    rows_read=read, rows_loaded=loaded,
+                                    rows_quarantined=quarantined))
+    _record_ledger(con, spec, run_id, outcomes)
+    return outcomes, reasons
+
+
+def _record_ledger(con: duckdb.DuckDBPyConnection, spec: EntitySpec, run_id: str,
+                   outcomes: Iterable[FileOutcome]) -> None:
+    rows = [(spec.source, spec.table, o.file, o.sha256, o.size, o.status, o.duplicate_of,
+             o.rows_read, o.rows_loaded, o.rows_quarantined, run_id) for o in outcomes]
+    con.executemany(f"insert into {LEDGER_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+                    rows)
+
+
+# ----- staging one file into _text ---------------------------------------------------------
+def _stage_file(con: duckdb.DuckDBPyConnection, spec: EntitySpec, landing_file: LandingFile
+                ) -> None:
+    if spec.file_format in {"fhir_ndjson", "ga4_ndjson"}:
+        _stage_ndjson(con, spec, landing_file)
+    elif spec.file_format == "hl7_siu":
+        _stage_records(con, spec, landing_file, siu.read_records(landing_file.path))
+    elif spec.file_format == "crm_csv":
+        _stage_records(con, spec, landing_file,
+                       crm.read_records(landing_file.path, spec, landing_file.relative))
+    else:
+        raise ValueError(f"unknown file format {spec.file_format!r} for {spec.table}")
+
+
+def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
+                  landing_file: LandingFile) -> None:
+    """Read NDJSON lines with DuckDB's CSV reader (one column, no quoting) and parse as JSON."""
+    expressions = ", ".join(f'{c.expression} as "{c.name}"' for c in spec.columns)
+    wrong_type = "false"
+    wrong_detail = "null"
+    if spec.resource_type:
+        wrong_type = f"doc->>'$.resourceType' is distinct from '{spec.resource_type}'"
+        wrong_detail = (f"'resourceType is ' || coalesce(doc->>'$.resourceType', 'missing') "
+                        f"|| ', this file holds {spec.resource_type}'")
+    con.execute(f"""
+        insert into _text
+        select ? as _source_file, n as _record_number, sha256(line) as _record_hash,
+            case when doc is null then 'unparseable_json'
+                 when {wrong_type} then 'wrong_resource_type' end as _reject_reason,
+            case when doc is null then 'line is not a JSON object'
+                 when {wrong_type} then {wrong_detail} end as _reject_detail,
+            {expressions}
+        from (
+            select n, line,
+                case when json_valid(line) and json_type(line) = 'OBJECT'
+                     then cast(line as json) end as doc
+            from (
+                select row_number() over () as n, line
+                from read_csv(?, columns = {{'line': 'VARCHAR'}}, header = false,
+                              delim = chr(1), quote = '', escape = '', auto_detect = false,
+                              max_line_size = 268435456)
+            )
+            where line is not null and trim(line) <> ''
+        )""", [landing_file.relative, str(landing_file.path)])
+
+
+def _stage_records(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
+                   landing_file: LandingFile, records: Iterator[dict[str, object]]) -> None:
+    """Move Python-parsed records into _text through Arrow batches, never row by row."""
+    expressions = ", ".join(f'{c.expression} as "{c.name}"' for c in spec.columns)
+    batch: list[dict[str, object]] = []
+
+    def flush() -> None:
+        schema = pa.schema([(key, pa.int64() if key == "_record_number" else pa.string())
+                            for key in batch[0]])
+        con.register("_arrow_batch", pa.Table.from_pylist(batch, schema=schema))
+        con.execute(f"""insert into _text select ? as _source_file, _record_number,
+            _record_hash, _reject_reason, _reject_detail, {expressions} from _arrow_batch""",
+                    [landing_file.relative])
+        con.unregister("_arrow_batch")
+        batch.clear()
+
+    for record in records:
+        batch.append(record)
+        if len(batch) >= ARROW_BATCH_ROWS:
+            flush()
+    if batch:
+        flush()
+
+
+# ----- typing, validation and duplicate detection ------------------------------------------
+def _classify_sql(spec: EntitySpec) -> str:
+    checks, details, casts = [], [], []
+    for column in spec.columns:
+        name = f'"{column.name}"'
+        if column.required:
+            checks.append(f"when nullif(trim({name}), '') is null then 'missing_required_field'")
+            details.append(f"when nullif(trim({name}), '') is null then "
+                           f"'{column.name} is required but empty'")
+        if column.sql_type != "VARCHAR":
+            bad = f"{name} is not null and try_cast({name} as {column.sql_type}) is null"
+            checks.append(f"when {bad} then 'invalid_value'")
+            details.append(f"when {bad} then '{column.name} is not a valid {column.sql_type}'")
+        value = f"try_cast({name} as {column.sql_type})"
+        if column.pseudonymize:
+            value = f"pseudonymize({name})"
+        casts.append(f"{value} as {name}")
+    check_sql = f"case {' '.join(checks)} end" if checks else "null"
+    detail_sql = f"case {' '.join(details)} end" if details else "null"
+    return f"""
+        create or replace temp table _classified as
+        with typed as (
+            select _source_file, _record_number, _record_hash,
+                coalesce(_reject_reason, {check_sql}) as _reject_reason,
+                coalesce(_reject_detail, {detail_sql}) as _reject_detail,
+                {", ".join(casts)}
+            from _text
+        ),
+        ranked as (
+            select *,
+                row_number() over same_content as _copy,
+                first_value(_source_file || ' record ' || _record_number) over same_content
+                    as _first_copy
+            from typed
+            window same_content as (partition by _record_hash
+                                    order by _source_file, _record_number)
+        ),
+        existing as (
+            select _record_hash, min(_source_file || ' record ' || _record_number) as _original
+            from {RAW_SCHEMA}.{spec.table}
+            where _record_hash in (select _record_hash from typed)
+            group by 1
+        )
+        select ranked.*,
+            case when _reject_reason is not null then _reject_reason
+                 when existing._original is not null or _copy > 1 then 'duplicate_record'
+            end as _reason,
+            case when _reject_reason is not null then _reject_detail
+                 when existing._original is not null
+                     then 'same record already loaded from ' || existing._original
+                 when _copy > 1 then 'same record as ' || _first_copy
+            end as _detail
+        from ranked left join existing using (_record_hash)"""

@@ -1,0 +1,81 @@
+"""The DuckDB warehouse file: connections, and the raw schema's tables, ledger and quarantine.
+
+The raw schema holds one table per source entity plus two bookkeeping tables:
+`_load_ledger` (one row per landing file processed: its hash, status and counts) and
+`_quarantine` (one row per record that could not be loaded, with the reason). Neither holds
+record content: the landing file and the record number locate the original.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from orchestration.extract.spec import EntitySpec
+
+RAW_SCHEMA = "raw"
+LEDGER_TABLE = f"{RAW_SCHEMA}._load_ledger"
+QUARANTINE_TABLE = f"{RAW_SCHEMA}._quarantine"
+METADATA_COLUMNS = (
+    ("_source_file", "VARCHAR"),
+    ("_record_number", "BIGINT"),
+    ("_record_hash", "VARCHAR"),
+    ("_loaded_at", "TIMESTAMPTZ"),
+    ("_run_id", "VARCHAR"),
+)
+
+LEDGER_DDL = f"""
+create table if not exists {LEDGER_TABLE} (
+    source varchar not null,
+    entity varchar not null,
+    source_file varchar not null,
+    file_sha256 varchar not null,
+    file_bytes bigint not null,
+    status varchar not null,
+    duplicate_of varchar,
+    rows_read bigint not null,
+    rows_loaded bigint not null,
+    rows_quarantined bigint not null,
+    run_id varchar,
+    loaded_at timestamptz not null
+)"""
+
+QUARANTINE_DDL = f"""
+create table if not exists {QUARANTINE_TABLE} (
+    source varchar not null,
+    entity varchar not null,
+    source_file varchar not null,
+    record_number bigint,
+    record_hash varchar,
+    reason varchar not null,
+    detail varchar,
+    run_id varchar,
+    quarantined_at timestamptz not null
+)"""
+
+
+def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file (creating its folder), with UTC as the session time zone."""
+    path = Path(path)
+    if not read_only:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path), read_only=read_only)
+    con.execute("set TimeZone = 'UTC'")
+    return con
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
+    """Create the raw schema, ledger, quarantine and the entity's table; add new columns."""
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    con.execute(LEDGER_DDL)
+    con.execute(QUARANTINE_DDL)
+    columns = [(c.name, c.sql_type) for c in spec.columns] + list(METADATA_COLUMNS)
+    column_sql = ",\n    ".join(f'"{name}" {sql_type}' for name, sql_type in columns)
+    con.execute(f"create table if not exists {RAW_SCHEMA}.{spec.table} (\n    {column_sql}\n)")
+    present = {row[0] for row in con.execute(
+        "select column_name from information_schema.columns "
+        "where table_schema = ? and table_name = ?", [RAW_SCHEMA, spec.table]).fetchall()}
+    for name, sql_type in columns:
+        if name not in present:
+            con.execute(f'alter table {RAW_SCHEMA}.{spec.table} add column "{name}" {sql_type}')

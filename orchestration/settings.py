@@ -1,0 +1,27 @@
+"""Where the pipeline reads and writes, from environment variables with sensible defaults.
+
+Both paths can also be set per run in Dagster's run config (the resources' config), so one
+code location can load any folder of source files in the documented formats.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+LANDING_ENV_VAR = "RW_LANDING_DIR"
+WAREHOUSE_ENV_VAR = "RW_WAREHOUSE_PATH"
+DEFAULT_LANDING_DIR = Path("data/landing")
+DEFAULT_WAREHOUSE_PATH = Path("data/warehouse/referral_warehouse.duckdb")
+WAREHOUSE_POOL = "duckdb_warehouse_writer"
+WRITER_TAG = {"referral_warehouse/writer": "duckdb"}
+
+
+def landing_dir() -> str:
+    """Return the landing folder: $RW_LANDING_DIR or data/landing under the working directory."""
+    return str(Path(os.environ.get(LANDING_ENV_VAR) or DEFAULT_LANDING_DIR).absolute())
+
+
+def warehouse_path() -> str:
+    """Return the DuckDB warehouse file: $RW_WAREHOUSE_PATH or data/warehouse/...duckdb."""
+    return str(Path(os.environ.get(WAREHOUSE_ENV_VAR) or DEFAULT_WAREHOUSE_PATH).absolute())

@@ -1,0 +1,31 @@
+"""National Provider Identifiers with a valid (or deliberately broken) check digit.
+
+The NPI check digit is the Luhn digit of the nine-digit base prefixed with the card-issuer
+code 80840 (CMS, "Requirements for the NPI check digit").
+"""
+
+from __future__ import annotations
+
+
+def luhn_check_digit(digits: str) -> int:
+    """Return the Luhn check digit for a string of digits."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char)
+        if position % 2 == 0:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return (10 - total % 10) % 10
+
+
+def make_npi(base: int) -> str:
+    """Return a valid 10-digit NPI whose first nine digits come from ``base``."""
+    nine = f"{1_000_000_00 + base % 900_000_000:09d}"
+    return nine + str(luhn_check_digit("80840" + nine))
+
+
+def break_check_digit(npi: str) -> str:
+    """Return the NPI with its check digit changed, so it fails validation."""
+    return npi[:9] + str((int(npi[9]) + 5) % 10)

@@ -1,0 +1,60 @@
+"""Shared fixtures: landing folders built from hand-made files, and a small generated world."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.extract.registry import ENTITIES_BY_TABLE
+from orchestration.load.loader import LoadReport, load_entity
+from orchestration.load.pseudonymize import Pseudonymizer
+from orchestration.load.warehouse import connect
+from source_simulator.rates import DefectRates
+from source_simulator.simulation import Simulation
+
+FIXTURES = Path(__file__).parent / "fixtures"
+TEST_KEY = "test-key-0123456789abcdef"
+# Fixture folder -> where the source delivers it inside a landing folder.
+LAYOUT = {"fhir": "ehr/export_20260204", "siu": "scheduling", "crm": "crm/intake_leads",
+          "ga4": "web"}
+
+
+@pytest.fixture
+def pseudonymizer() -> Pseudonymizer:
+    return Pseudonymizer(TEST_KEY)
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    """A landing folder holding every hand-made fixture file in its source's folder."""
+    root = tmp_path / "landing"
+    for fixture, target in LAYOUT.items():
+        shutil.copytree(FIXTURES / fixture, root / target)
+    for folder in ("ehr", "scheduling", "crm", "web"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    return root
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    con = connect(tmp_path / "warehouse.duckdb")
+    yield con
+    con.close()
+
+
+def load(con: duckdb.DuckDBPyConnection, landing: Path, table: str,
+         pseudonymizer: Pseudonymizer) -> LoadReport:
+    return load_entity(con, ENTITIES_BY_TABLE[table], landing, pseudonymizer, run_id="test")
+
+
+def simulate(root: Path, *, clean: bool = False, seed: int = 7) -> tuple[Path, Path]:
+    """Write a small generated world (a quarter scale, four months) under ``root``."""
+    landing, truth = root / "landing", root / "ground_truth.jsonl"
+    Simulation(landing, truth, seed=seed, scale=0.25, end=__import__("datetime").date(
+        2026, 4, 30), months=4, defects=DefectRates.none() if clean else DefectRates(
+        unparseable_record=0.01, duplicate_record=0.01, missing_referral_source=0.03,
+        invalid_status=0.02, invalid_npi=0.05, orphan_appointment=0.02)).run()
+    return landing, truth

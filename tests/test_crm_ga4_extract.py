@@ -1,0 +1,64 @@
+"""CRM CSV exports and GA4 export events through the loader."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestration.load.errors import SourceFileError
+from tests.conftest import load
+
+
+def test_leads_drop_contact_details_and_flag_bad_rows(warehouse, landing,
+                                                      pseudonymizer) -> None:
+    report = load(warehouse, landing, "crm_intake_leads", pseudonymizer)
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (5, 2, 3)
+    assert warehouse.execute("""select lead_id, contact_key, birth_year, postal_code_3,
+        referral_source, referral_source_other, status from raw.crm_intake_leads
+        order by _record_number""").fetchall() == [
+        ("LEAD-1", pseudonymizer("adaeze.okafor@example.net"), 1961, "432", "web", None, "new"),
+        ("LEAD-2", pseudonymizer("alan@example.net"), 1950, "430", "other",
+         "Health fair, downtown", "contacted"),
+    ]
+    assert warehouse.execute("""select record_number, reason, detail from raw._quarantine
+        order by record_number""").fetchall() == [
+        (4, "malformed_csv_row", "20 fields where the header has 19"),
+        (5, "invalid_value", "created_at is not a valid TIMESTAMPTZ"),
+        (6, "duplicate_record",
+         "same record as crm/intake_leads/intake_leads_202601.csv record 2"),
+    ]
+
+
+def test_missing_column_is_an_error_naming_file_and_column(warehouse, landing,
+                                                           pseudonymizer) -> None:
+    path = landing / "crm" / "intake_leads" / "intake_leads_202601.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0].replace(",status,", ",state,"), *lines[1:]]) + "\n")
+    with pytest.raises(SourceFileError, match=r"intake_leads_202601\.csv: .*status"):
+        load(warehouse, landing, "crm_intake_leads", pseudonymizer)
+
+
+def test_unexpected_column_quarantines_the_file_rows(warehouse, landing, pseudonymizer) -> None:
+    path = landing / "crm" / "intake_leads" / "intake_leads_202601.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([lines[0] + ",territory", lines[1] + ",NE", lines[2] + ",SW"])
+                    + "\n")
+    report = load(warehouse, landing, "crm_intake_leads", pseudonymizer)
+    assert report.rows_loaded == 0 and report.reasons == {"unexpected_column": 2}
+    assert warehouse.execute("select distinct detail from raw._quarantine").fetchall() == [
+        ("column(s) territory are not in the CRM intake_leads export spec",)]
+
+
+def test_ga4_events_keep_params_and_pull_out_the_lead(warehouse, landing,
+                                                      pseudonymizer) -> None:
+    report = load(warehouse, landing, "web_ga4_events", pseudonymizer)
+    assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (3, 2, 1)
+    rows = warehouse.execute("""select event_name, event_timestamp, ga_session_id, lead_id,
+        form_name, utm_source, utm_medium, utm_campaign, user_key,
+        json_array_length(event_params), page_location
+        from raw.web_ga4_events order by _record_number""").fetchall()
+    assert rows[0][:9] == ("session_start", 1767607200123456, 1767607200, None, None,
+                           "google", "cpc", "cardio_q1", pseudonymizer("patient-portal-778"))
+    assert rows[1][:9] == ("generate_lead", 1767607380000001, 1767607200, "LEAD-1",
+                           "referral_request", None, None, None, None)
+    assert rows[1][9] == 4
+    assert rows[1][10].endswith("/forms/referral_request/thank-you")
