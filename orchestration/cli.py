@@ -64,7 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="referral-warehouse",
                                      description="Referral Warehouse command line.")
     parser.add_argument("command", choices=["run"], help="run: refresh the warehouse")
-    args, rest = parser.parse_known_args()
+    _args, rest = parser.parse_known_args()
     sys.exit(run(rest))
 
 

@@ -21,8 +21,8 @@ def luhn_check_digit(digits: str) -> int:
 
 
 def make_npi(base: int) -> str:
-    """Return a valid 10-digit NPI whose first nine digits come from ``base``."""
-    nine = f"{1_000_000_00 + base % 900_000_000:09d}"
+    """Return a valid 10-digit NPI whose first nine digits are ``base`` (100000000-299999999)."""
+    nine = f"{base:09d}"
     return nine + str(luhn_check_digit("80840" + nine))
 
 

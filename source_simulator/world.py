@@ -181,6 +181,24 @@ class World:
         return [self.network, *self.clinics, *self.outside_groups, *self.practices, *self.payers]
 
 
+def zipf_weights(count: int, top_share: float) -> list[float]:
+    """Return ``count`` weights, largest first, whose top fifth holds ``top_share`` of the sum.
+
+    Weights are rank ** -s; s is found by bisection, since the share grows with s.
+    """
+    top = max(1, count // 5)
+
+    def share(exponent: float) -> float:
+        weights = [rank ** -exponent for rank in range(1, count + 1)]
+        return sum(weights[:top]) / sum(weights)
+
+    low, high = 0.0, 10.0
+    for _ in range(60):
+        middle = (low + high) / 2
+        low, high = (middle, high) if share(middle) < top_share else (low, middle)
+    return [rank ** -low for rank in range(1, count + 1)]
+
+
 def _phone(rng: random.Random) -> str:
     return f"({rng.randint(201, 989)}) {rng.randint(200, 989)}-{rng.randint(0, 9999):04d}"
 
@@ -194,7 +212,7 @@ def build_world(rng: random.Random, scale: float, start: date, end: date,
     last_names = sorted({fake.last_name() for _ in range(1500)})
     streets = sorted({fake.street_name() for _ in range(600)})
     cities = sorted({(fake.city(), "OH", f"4{rng.randint(3000, 5899):04d}") for _ in range(80)})
-    npi_base = iter(rng.sample(range(100_000_000, 999_999_999), 200_000))
+    npi_base = iter(rng.sample(range(100_000_000, 300_000_000), 200_000))
     counter = {"org": 0, "prac": 0}
 
     def org(name: str, kind: str, in_network: bool) -> Organization:
@@ -260,18 +278,20 @@ def build_world(rng: random.Random, scale: float, start: date, end: date,
             doctor = practitioner(practice, rng.choice(PRIMARY_CARE), False)
             doctor.liaison = practice.liaison
             community.append(doctor)
+    volumes = zipf_weights(len(community), rates.top_referrer_share)
+    rng.shuffle(volumes)
     for n, doctor in enumerate(community):
         doctor.crm_provider_id = f"CON-{n + 1:06d}"
-        # Pareto draws: a handful of referrers send most referrals.
-        doctor.weight = rng.paretovariate(rates.referrer_pareto_alpha)
+        doctor.weight = volumes[n]
         # Some referrers start late or stop sending part way through: the retention story.
         roll = rng.random()
         if roll < 0.12:
             doctor.active_until = start + timedelta(days=rng.randint(60, (end - start).days))
         elif roll < 0.22:
             doctor.active_from = start + timedelta(days=rng.randint(30, (end - start).days))
-    for doctor in network_pcps:
-        doctor.weight = rng.paretovariate(rates.referrer_pareto_alpha)
+    for doctor, weight in zip(network_pcps, zipf_weights(len(network_pcps),
+                                                         rates.top_referrer_share), strict=True):
+        doctor.weight = weight
 
     payers = []
     for payer_id, name, *_ in PAYERS:

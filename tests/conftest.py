@@ -56,5 +56,5 @@ def simulate(root: Path, *, clean: bool = False, seed: int = 7) -> tuple[Path, P
     Simulation(landing, truth, seed=seed, scale=0.25, end=__import__("datetime").date(
         2026, 4, 30), months=4, defects=DefectRates.none() if clean else DefectRates(
         unparseable_record=0.01, duplicate_record=0.01, missing_referral_source=0.03,
-        invalid_status=0.02, invalid_npi=0.05, orphan_appointment=0.02)).run()
+        invalid_status=0.02, invalid_npi=0.1, orphan_appointment=0.04)).run()
     return landing, truth

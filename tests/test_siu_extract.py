@@ -49,3 +49,37 @@ def test_broken_messages_are_quarantined_by_message_number(warehouse, landing,
         (4, "unexpected_message_type", "MSH-9 is ORU, this feed takes SIU messages"),
         (6, "invalid_value", "slot_start_at is not a valid TIMESTAMPTZ"),
     ]
+
+
+def _python_hl7_field(message, path: str) -> str | None:
+    try:
+        value = str(message[path]).strip()
+    except (KeyError, IndexError):
+        return None
+    return value or None
+
+
+def test_field_splitter_reads_every_field_as_python_hl7_does(tmp_path) -> None:
+    """Our splitter replaces python-hl7 for speed; python-hl7 is the reference it must match."""
+    import hl7
+
+    from orchestration.extract.siu import FIELDS, PATHS, Message
+    from tests.conftest import FIXTURES, simulate
+
+    landing, _ = simulate(tmp_path)
+    texts = [p.read_bytes().decode() for p in sorted(landing.glob("scheduling/*.hl7"))]
+    texts.append((FIXTURES / "siu" / "siu_20260105.hl7").read_bytes().decode())
+    messages = [m for text in texts for m in split_messages(text) if len(m) > 40]
+    assert len(messages) > 100
+    for raw in messages:
+        ours, reference = Message(raw), hl7.parse(raw)
+        for name, path in FIELDS.items():
+            assert ours.get(PATHS[name]) == _python_hl7_field(reference, path), (name, raw)
+
+
+def test_escape_sequences_are_decoded() -> None:
+    from orchestration.extract.siu import FieldPath, Message
+
+    message = Message("MSH|^~\\&|A|B\rAIL|1|A|CARD\\T\\01^^^RIVER\\F\\BEND")
+    assert message.get(FieldPath.parse("AIL.F3.R1.C1")) == "CARD&01"
+    assert message.get(FieldPath.parse("AIL.F3.R1.C4")) == "RIVER|BEND"

@@ -37,7 +37,7 @@ def build_extract_asset(spec: EntitySpec) -> dg.AssetsDefinition:
         pseudonymizer = pseudonymization.pseudonymizer(context.log)
         with warehouse.connection() as con:
             report = load_entity(con, spec, Path(landing.landing_dir), pseudonymizer,
-                                 context.run_id)
+                                 context.run.run_id)
             table_rows = con.execute(f"select count(*) from raw.{spec.table}").fetchone()[0]
         for reason, count in sorted(report.reasons.items()):
             context.log.warning(f"{spec.table}: {count} record(s) quarantined: {reason}")

@@ -1,0 +1,88 @@
+"""The Dagster code location: definitions load, the job materializes, sensors and schedules."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from orchestration.definitions import defs
+from orchestration.extract.registry import ENTITIES
+from orchestration.resources import LandingResource
+from orchestration.sensors import landing_files_sensor
+from tests.conftest import simulate
+
+
+def _run_config(landing: Path, warehouse: Path, demo: bool = True) -> dict:
+    return {"resources": {
+        "landing": {"config": {"landing_dir": str(landing)}},
+        "warehouse": {"config": {"database_path": str(warehouse)}},
+        "pseudonymization": {"config": {"demo_mode": demo}},
+    }}
+
+
+def test_definitions_load_with_one_asset_per_entity() -> None:
+    keys = {spec.key for spec in defs.resolve_all_asset_specs()}
+    assert keys == {dg.AssetKey(["raw", spec.table]) for spec in ENTITIES}
+    assert defs.resolve_job_def("refresh_warehouse") is not None
+    assert defs.resolve_schedule_def("daily_refresh").cron_schedule == "0 6 * * *"
+    assert defs.resolve_sensor_def("landing_files_sensor") is not None
+    groups = {spec.group_name for spec in defs.resolve_all_asset_specs()}
+    assert groups == {"ehr_extract", "scheduling_extract", "crm_extract", "web_extract"}
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    landing, _ = simulate(tmp_path_factory.mktemp("dagster_world"))
+    return landing
+
+
+def test_job_materializes_every_asset_in_process_with_run_config(generated: Path,
+                                                                 tmp_path: Path) -> None:
+    job = defs.resolve_job_def("refresh_warehouse")
+    result = job.execute_in_process(run_config=_run_config(generated, tmp_path / "w.duckdb"))
+    assert result.success
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert len(materialized) == len(ENTITIES)
+    evaluations = result.get_asset_check_evaluations()
+    reconcile = [e for e in evaluations if e.check_name == "records_reconcile"]
+    assert len(reconcile) == len(ENTITIES) and all(e.passed for e in reconcile)
+    for event in result.get_asset_materialization_events():
+        meta = event.materialization.metadata
+        assert meta["rows_read"].value == (meta["rows_loaded"].value
+                                           + meta["rows_quarantined"].value)
+    again = job.execute_in_process(run_config=_run_config(generated, tmp_path / "w.duckdb"))
+    reads = [e.materialization.metadata["rows_read"].value
+             for e in again.get_asset_materialization_events()]
+    assert again.success and set(reads) == {0}
+
+
+def test_run_without_a_key_fails_with_the_reason(generated: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RW_PSEUDONYMIZATION_KEY", raising=False)
+    monkeypatch.delenv("RW_DEMO_MODE", raising=False)
+    job = defs.resolve_job_def("refresh_warehouse")
+    result = job.execute_in_process(
+        run_config=_run_config(generated, tmp_path / "w.duckdb", demo=False),
+        raise_on_error=False)
+    assert not result.success
+    failure = result.get_step_failure_events()[0].step_failure_data.error
+    assert "RW_PSEUDONYMIZATION_KEY is not set" in failure.cause.message
+
+
+def test_sensor_requests_a_run_only_when_files_change(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    (landing / "web").mkdir(parents=True)
+    (landing / "web/events_20260105.ndjson").write_text("{}\n")
+    resources = {"landing": LandingResource(landing_dir=str(landing))}
+    first = landing_files_sensor(dg.build_sensor_context(resources=resources))
+    assert len(first.run_requests) == 1
+    same = landing_files_sensor(dg.build_sensor_context(cursor=first.cursor,
+                                                        resources=resources))
+    assert isinstance(same, dg.SkipReason)
+    shutil.copy(landing / "web/events_20260105.ndjson", landing / "web/events_20260106.ndjson")
+    changed = landing_files_sensor(dg.build_sensor_context(cursor=first.cursor,
+                                                           resources=resources))
+    assert len(changed.run_requests) == 1 and changed.cursor != first.cursor
