@@ -8,6 +8,7 @@ stopped. A file whose exact content was already processed is never read again.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -212,7 +213,9 @@ def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
     con.execute("create or replace temp table _files (path varchar, relative varchar)")
     con.executemany("insert into _files values (?, ?)",
                     [(str(f.path), f.relative) for f in batch])
-    expressions = ", ".join(f'{c.expression} as "{c.name}"' for c in spec.columns)
+    expressions, extractions = _share_json_parsing([c.expression for c in spec.columns])
+    expressions = ", ".join(f'{e} as "{c.name}"' for e, c in zip(expressions, spec.columns,
+                                                                  strict=True))
     wrong_type = "false"
     wrong_detail = "null"
     if spec.resource_type:
@@ -245,9 +248,43 @@ def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
                 )
             )
             where line is not null and trim(line) <> ''
-        ) lines
+        ) lines, lateral (select {extractions}) as parsed
         join _files on _files.path = lines.filename""", [[str(f.path) for f in batch]])
     con.execute("drop table _files")
+
+
+TEXT_PATH = re.compile(r"doc->>'(\$[^']*)'")
+JSON_PATH = re.compile(r"doc->'(\$[^']*)'")
+
+
+def _share_json_parsing(expressions: list[str]) -> tuple[list[str], str]:
+    """Rewrite `doc->>'$.path'` and `doc->'$.path'` so each document is parsed once.
+
+    Every `->>` parses the JSON text again; with twenty columns that dominated the load.
+    The paths are gathered into one `json_extract_string(doc, [...])` and one
+    `json_extract(doc, [...])` per record, and each use becomes a list element.
+    """
+    text_paths: list[str] = []
+    json_paths: list[str] = []
+
+    def index(paths: list[str], path: str) -> int:
+        if path not in paths:
+            paths.append(path)
+        return paths.index(path) + 1
+
+    rewritten = [JSON_PATH.sub(lambda m: f"_j[{index(json_paths, m.group(1))}]",
+                               TEXT_PATH.sub(lambda m: f"_v[{index(text_paths, m.group(1))}]",
+                                             expression))
+                 for expression in expressions]
+
+    def path_list(paths: list[str]) -> str:
+        return "[" + ", ".join("'" + p + "'" for p in paths) + "]"
+
+    extractions = [f"json_extract_string(doc, {path_list(text_paths)}) as _v" if text_paths
+                   else "null as _v",
+                   f"json_extract(doc, {path_list(json_paths)}) as _j" if json_paths
+                   else "null as _j"]
+    return rewritten, ", ".join(extractions)
 
 
 def _stage_records(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
