@@ -184,7 +184,8 @@ def _text_values(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 def _identifiers(landing: Path) -> dict[str, set]:
     people: dict[str, set] = {"names": set(), "mrns": set(), "phones": set(), "emails": set(),
-                              "streets": set(), "births": set(), "staff": set()}
+                              "streets": set(), "births": set(), "staff": set(),
+                              "patient_ids": set()}
     for path in landing.glob("ehr/*/Patient.*.ndjson"):
         for line in path.read_text().splitlines():
             try:
@@ -194,6 +195,7 @@ def _identifiers(landing: Path) -> dict[str, set]:
             people["names"].add((patient["name"][0]["given"][0].lower(),
                                  patient["name"][0]["family"].lower()))
             people["mrns"].add(patient["identifier"][0]["value"])
+            people["patient_ids"].add(patient["id"])
             people["phones"].add(patient["telecom"][0]["value"])
             people["streets"].add(patient["address"][0]["line"][0])
             people["births"].add(patient["birthDate"])
@@ -231,6 +233,7 @@ def test_no_direct_identifier_reaches_the_warehouse(world: World) -> None:
                     if n in pairs or (n[1], n[0]) in pairs}
     assert leaked_names == set()
     assert set(re.findall(r"M\d{8}", text)) & people["mrns"] == set()
+    assert set(re.findall(r"pat-\d{7}", text)) & people["patient_ids"] == set()
     assert set(re.findall(r"\(\d{3}\) \d{3}-\d{4}", text)) & people["phones"] == set()
     assert {e for e in people["emails"] if e and e in text} == set()
     assert {s for s in people["streets"] if s in text} == set()

@@ -52,10 +52,19 @@ def extension(url: str, value_path: str) -> str:
             f"lambda e: e->>'url' = '{url}')[1]->>'$.{value_path}'")
 
 
+PATIENT_KEY = "patient_key"
+
+
 def _common(resource: str) -> tuple[Column, ...]:
+    if resource == "patient":
+        # The Patient's own id is an identifier of the person: only its keyed hash is kept.
+        key = Column(PATIENT_KEY, text("id"), required=True, pseudonymize=True,
+                     description="Keyed hash of the Patient id; joins to every patient_key.")
+    else:
+        key = Column(f"{resource}_id", text("id"), required=True,
+                     description=f"The {resource.replace('_', ' ')}'s logical FHIR id.")
     return (
-        Column(f"{resource}_id", text("id"), required=True,
-               description=f"The {resource.replace('_', ' ')}'s logical FHIR id."),
+        key,
         Column("version_id", text("meta.versionId")),
         Column("last_updated_at", text("meta.lastUpdated"), "TIMESTAMPTZ",
                description="meta.lastUpdated: when the EHR last changed the resource."),
@@ -68,13 +77,10 @@ def _spec(resource_type: str, name: str, description: str, *columns: Column) -> 
                       folder="ehr", pattern="manifest.json", resource_type=resource_type)
 
 
-PATIENT_KEY = "patient_key"
 
 FHIR_ENTITIES: tuple[EntitySpec, ...] = (
     _spec("Patient", "patient", "Patients, pseudonymized: keyed hashes of the FHIR id and "
           "MRN, sex, birth year and 3-digit ZIP only.",
-          Column(PATIENT_KEY, text("id"), required=True, pseudonymize=True,
-                 description="Keyed hash of the Patient id; joins to every patient_key."),
           Column("mrn_key", identifier_of_type("MR"), pseudonymize=True,
                  description="Keyed hash of the MRN; joins to scheduling's patient_mrn_key."),
           Column("gender", text("gender")),
