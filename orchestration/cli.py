@@ -13,19 +13,26 @@ from orchestration import settings
 
 
 def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float) -> int:
-    rows = []
+    rows, built = [], []
     for event in result.get_asset_materialization_events():
         materialization = event.materialization
-        assert materialization is not None
         meta = {k: v.value for k, v in materialization.metadata.items()}
-        rows.append((materialization.asset_key.to_user_string(), meta.get("rows_read", 0),
-                     meta.get("rows_loaded", 0), meta.get("rows_quarantined", 0),
+        name = materialization.asset_key.to_user_string()
+        if "rows_read" not in meta:
+            built.append(name)
+            continue
+        rows.append((name, meta["rows_read"], meta["rows_loaded"], meta["rows_quarantined"],
                      meta.get("dagster/row_count", 0)))
     print(f"\n{'asset':40} {'read':>9} {'loaded':>9} {'quarantined':>12} {'table rows':>11}")
     for name, read, loaded, quarantined, total in sorted(rows):
         print(f"{name:40} {read:>9} {loaded:>9} {quarantined:>12} {total:>11}")
     totals = [sum(r[i] for r in rows) for i in range(1, 4)]
     print(f"{'total':40} {totals[0]:>9} {totals[1]:>9} {totals[2]:>12}")
+    layers: dict[str, int] = {}
+    for name in built:
+        layers[name.split("/")[0]] = layers.get(name.split("/")[0], 0) + 1
+    print("\ndbt built: " + (", ".join(f"{n} {layer}" for layer, n in sorted(layers.items()))
+                            or "nothing"))
     evaluations = result.get_asset_check_evaluations()
     passed = [e for e in evaluations if e.passed]
     failed = [e for e in evaluations if not e.passed]

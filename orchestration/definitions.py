@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.assets.dbt_models import dbt_warehouse_assets
 from orchestration.assets.extract_load import EXTRACT_ASSETS
 from orchestration.checks import EXTRACT_CHECKS
 from orchestration.jobs import refresh_warehouse_job
@@ -12,7 +13,7 @@ from orchestration.schedules import daily_refresh_schedule
 from orchestration.sensors import landing_files_sensor
 
 defs = dg.Definitions(
-    assets=EXTRACT_ASSETS,
+    assets=[*EXTRACT_ASSETS, dbt_warehouse_assets],
     asset_checks=EXTRACT_CHECKS,
     jobs=[refresh_warehouse_job],
     schedules=[daily_refresh_schedule],

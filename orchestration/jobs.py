@@ -13,5 +13,5 @@ refresh_warehouse_job = dg.define_asset_job(
     selection=dg.AssetSelection.all(),
     executor_def=dg.in_process_executor,
     tags=WRITER_TAG,
-    description="Extract and load every source entity into the DuckDB warehouse.",
+    description="Extract and load every source, then build the dbt warehouse on it.",
 )

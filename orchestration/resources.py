@@ -10,6 +10,7 @@ import dagster as dg
 import duckdb
 
 from orchestration import settings
+from orchestration.dbt_project import dbt_cli
 from orchestration.load.pseudonymize import DEMO_ENV_VAR, Pseudonymizer, resolve_key
 from orchestration.load.warehouse import connect
 
@@ -59,4 +60,5 @@ def default_resources() -> dict[str, dg.ConfigurableResource]:
         "warehouse": WarehouseResource(database_path=settings.warehouse_path()),
         "landing": LandingResource(landing_dir=settings.landing_dir()),
         "pseudonymization": PseudonymizationResource(demo_mode=demo),
+        "dbt": dbt_cli(),
     }

@@ -1,0 +1,28 @@
+with
+
+latest as (
+
+    {{ latest_version(source('ehr', 'ehr_encounter'), 'encounter_id', 'last_updated_at') }}
+
+),
+
+final as (
+
+    select
+        encounter_id,
+        status as status_code,
+        class_code,
+        type_code,
+        patient_key,
+        based_on_service_request_id as referral_id,
+        practitioner_id,
+        location_id,
+        service_provider_id as organization_id,
+        cast(period_start_at as {{ dbt.type_timestamp() }}) as started_at,
+        cast(period_end_at as {{ dbt.type_timestamp() }}) as ended_at
+
+    from latest
+
+)
+
+select * from final

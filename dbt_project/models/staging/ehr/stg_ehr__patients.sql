@@ -1,0 +1,24 @@
+with
+
+latest as (
+
+    {{ latest_version(source('ehr', 'ehr_patient'), 'patient_key', 'last_updated_at') }}
+
+),
+
+final as (
+
+    select
+        patient_key,
+        mrn_key,
+        gender,
+        birth_year,
+        postal_code_3,
+        state,
+        is_active
+
+    from latest
+
+)
+
+select * from final

@@ -1,0 +1,24 @@
+with
+
+latest as (
+
+    {{ latest_version(source('ehr', 'ehr_practitioner_role'), 'practitioner_role_id',
+                      'last_updated_at') }}
+
+),
+
+final as (
+
+    select
+        practitioner_role_id,
+        practitioner_id,
+        organization_id,
+        location_id,
+        specialty_code,
+        is_active
+
+    from latest
+
+)
+
+select * from final

@@ -1,0 +1,55 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='appointment_event_id',
+        on_schema_change='append_new_columns',
+    )
+}}
+
+with
+
+source as (
+
+    select * from {{ source('scheduling', 'scheduling_siu_messages') }}
+    {% if is_incremental() %}
+    -- Late files: anything loaded within the lookback window is looked at again.
+    where _loaded_at >= (
+        select {{ dbt.dateadd('day', -var('incremental_lookback_days'), 'max(loaded_at)') }}
+        from {{ this }}
+    )
+    {% endif %}
+
+),
+
+trigger_events as (
+
+    select * from {{ ref('siu_trigger_events') }}
+
+),
+
+final as (
+
+    select
+        source.message_control_id as appointment_event_id,
+        source.filler_appointment_id as appointment_id,
+        source.referral_id as referral_number,
+        source.trigger_event,
+        coalesce(trigger_events.event_type, 'unknown') as event_type,
+        cast(source.message_at as {{ dbt.type_timestamp() }}) as event_at,
+        cast(source.slot_start_at as {{ dbt.type_timestamp() }}) as slot_start_at,
+        cast(source.slot_end_at as {{ dbt.type_timestamp() }}) as slot_end_at,
+        source.duration as duration_minutes,
+        source.filler_status_code,
+        source.patient_mrn_key,
+        source.provider_npi,
+        source.location_code,
+        source.service_code,
+        source._loaded_at as loaded_at
+
+    from source
+    left join trigger_events
+        on source.trigger_event = trigger_events.trigger_event
+
+)
+
+select * from final

@@ -1,0 +1,54 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='event_id',
+        on_schema_change='append_new_columns',
+    )
+}}
+
+with
+
+source as (
+
+    select * from {{ source('web', 'web_ga4_events') }}
+    {% if is_incremental() %}
+    where _loaded_at >= (
+        select {{ dbt.dateadd('day', -var('incremental_lookback_days'), 'max(loaded_at)') }}
+        from {{ this }}
+    )
+    {% endif %}
+
+),
+
+final as (
+
+    select
+        -- GA4 has no event id: the record hash is the event's identity.
+        _record_hash as event_id,
+        event_name,
+        event_date as event_date_key,
+        event_timestamp as event_timestamp_micros,
+        {{ epoch_micros_to_timestamp('event_timestamp') }} as event_at,
+        user_pseudo_id,
+        {{ dbt.concat(["user_pseudo_id", "'|'", dbt.cast("ga_session_id", dbt.type_string())]) }}
+            as session_id,
+        ga_session_id,
+        page_location,
+        lead_id,
+        form_name,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        traffic_source_source as first_touch_source,
+        traffic_source_medium as first_touch_medium,
+        traffic_source_name as first_touch_campaign,
+        device_category,
+        geo_region,
+        geo_city,
+        _loaded_at as loaded_at
+
+    from source
+
+)
+
+select * from final
