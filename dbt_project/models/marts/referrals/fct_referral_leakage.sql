@@ -1,0 +1,49 @@
+-- Estimated lost revenue: the average revenue of an attended new-patient visit (the first
+-- visit of a referral) in the same specialty.
+with
+
+referrals as (
+
+    select * from {{ ref('int_referrals_classified') }}
+
+),
+
+specialty_visit_values as (
+
+    select
+        specialty_code,
+        avg(first_visit_revenue_amount) as average_new_patient_revenue_amount
+    from referrals
+    where has_attended
+    group by specialty_code
+
+),
+
+final as (
+
+    select
+        referrals.referral_id,
+        referrals.referral_number,
+        referrals.leakage_reason,
+        referrals.direction,
+        referrals.referral_month,
+        referrals.referred_at,
+        referrals.referring_practitioner_id,
+        referrals.referring_provider_npi,
+        referrals.receiving_organization_id,
+        referrals.receiving_organization_name,
+        referrals.specialty_code,
+        referrals.specialty_name,
+        referrals.source_channel,
+        referrals.payer_class,
+        referrals.last_appointment_outcome,
+        cast(coalesce(specialty_visit_values.average_new_patient_revenue_amount, 0)
+            as {{ type_money() }}) as estimated_lost_revenue_amount
+    from referrals
+    left join specialty_visit_values
+        on referrals.specialty_code = specialty_visit_values.specialty_code
+    where referrals.is_leaked
+
+)
+
+select * from final

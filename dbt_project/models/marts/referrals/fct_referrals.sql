@@ -1,0 +1,54 @@
+with
+
+referrals as (
+
+    select * from {{ ref('int_referrals_classified') }}
+
+),
+
+final as (
+
+    select
+        referral_id,
+        referral_number,
+        status_code as referral_status,
+        priority,
+        direction,
+        source_channel,
+        referring_practitioner_id,
+        referring_provider_npi,
+        referring_organization_id,
+        receiving_practitioner_id,
+        receiving_organization_id,
+        receiving_organization_name,
+        location_id,
+        location_name,
+        specialty_code,
+        specialty_name,
+        payer_class,
+        referred_at,
+        referral_month,
+        first_scheduled_at as scheduled_at,
+        first_visit_at,
+        loop_closed_at,
+        cast(days_to_schedule as {{ dbt.type_bigint() }}) as days_to_schedule,
+        cast(days_to_first_visit as {{ dbt.type_bigint() }}) as days_to_first_visit,
+        cast(days_to_loop_close as {{ dbt.type_bigint() }}) as days_to_loop_close,
+        cast(appointment_count as {{ dbt.type_bigint() }}) as appointment_count,
+        cast(reschedule_count as {{ dbt.type_bigint() }}) as reschedule_count,
+        cast(cancelled_appointment_count as {{ dbt.type_bigint() }}) as cancelled_appointment_count,
+        cast(no_show_count as {{ dbt.type_bigint() }}) as no_show_count,
+        funnel_stage,
+        has_scheduled as is_scheduled,
+        has_attended as is_attended,
+        has_loop_closed as is_loop_closed,
+        is_leaked,
+        leakage_reason,
+        is_pending,
+        cast(visit_count as {{ dbt.type_bigint() }}) as visit_count,
+        cast(visit_revenue_amount as {{ type_money() }}) as visit_revenue_amount
+    from referrals
+
+)
+
+select * from final

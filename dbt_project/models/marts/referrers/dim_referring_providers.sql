@@ -1,0 +1,100 @@
+with
+
+segmented as (
+
+    select * from {{ ref('int_referrers_segmented') }}
+
+),
+
+practitioners as (
+
+    select * from {{ ref('stg_ehr__practitioners') }}
+
+),
+
+roles as (
+
+    select * from {{ ref('stg_ehr__practitioner_roles') }}
+
+),
+
+organizations as (
+
+    select * from {{ ref('stg_ehr__organizations') }}
+
+),
+
+crm_providers as (
+
+    select * from {{ ref('stg_crm__referring_providers') }}
+
+),
+
+crm_practices as (
+
+    select * from {{ ref('stg_crm__referring_practices') }}
+
+),
+
+specialties as (
+
+    select * from {{ ref('specialty_taxonomy') }}
+
+),
+
+practitioner_organizations as (
+
+    select
+        roles.practitioner_id,
+        min(organizations.organization_name) as organization_name,
+        max(case when organizations.is_in_network then 1 else 0 end) = 1 as is_in_network
+    from roles
+    inner join organizations
+        on roles.organization_id = organizations.organization_id
+    group by roles.practitioner_id
+
+),
+
+final as (
+
+    select
+        segmented.referring_practitioner_id,
+        practitioners.npi as referring_provider_npi,
+        practitioners.given_name,
+        practitioners.family_name,
+        coalesce(crm_practices.practice_name, practitioner_organizations.organization_name)
+            as practice_name,
+        crm_providers.practice_id,
+        coalesce(practitioners.taxonomy_code, crm_providers.taxonomy_code) as taxonomy_code,
+        specialties.specialty_name,
+        coalesce(practitioner_organizations.is_in_network, false) as is_in_network,
+        coalesce(crm_providers.liaison_name, crm_practices.liaison_name) as liaison_name,
+        cast(segmented.first_referral_at as date) as first_referral_date,
+        cast(segmented.last_referral_at as date) as last_referral_date,
+        segmented.lifetime_referral_count,
+        segmented.trailing_12_month_referral_count,
+        segmented.recent_period_referral_count,
+        segmented.previous_period_referral_count,
+        cast(segmented.volume_rank as {{ dbt.type_bigint() }}) as volume_rank,
+        {{ safe_divide('segmented.volume_rank', 'segmented.referrer_count') }}
+            as volume_rank_share,
+        {{ safe_divide('segmented.cumulative_referral_count', 'segmented.all_referral_count') }}
+            as cumulative_referral_share,
+        segmented.segment,
+        segmented.segment in ('declining', 'dormant') as is_at_risk
+    from segmented
+    left join practitioners
+        on segmented.referring_practitioner_id = practitioners.practitioner_id
+    left join practitioner_organizations
+        on segmented.referring_practitioner_id = practitioner_organizations.practitioner_id
+    left join crm_providers
+        on practitioners.npi = crm_providers.npi
+    left join crm_practices
+        on crm_providers.practice_id = crm_practices.practice_id
+    left join specialties
+        on coalesce(practitioners.taxonomy_code, crm_providers.taxonomy_code)
+        = specialties.taxonomy_code
+
+)
+
+select * from final
