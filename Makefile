@@ -22,14 +22,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml target/manifest.json
-
-DBT_FILES := dbt_project.yml profiles/profiles.yml $(shell find dbt_project seeds -type f 2>/dev/null)
-
-## dbt's manifest, which Dagster reads to know the dbt assets: re-parsed when dbt files change.
-target/manifest.json: $(STAMP) $(DBT_FILES)
-	$(BIN)/dbt parse --quiet --project-dir . --profiles-dir profiles
-	touch $@
+install: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
 $(DAGSTER_HOME)/dagster.yaml: orchestration/dagster.yaml
 	mkdir -p $(DAGSTER_HOME)

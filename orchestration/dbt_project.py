@@ -25,8 +25,17 @@ def dbt_cli() -> DbtCliResource:
     return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
 
 
-# `dagster dev` re-parses on start; `make` re-parses when dbt files change; anything else
-# (a bare `pytest`, say) parses once when the manifest is missing.
-dbt_project.prepare_if_dev()
-if not dbt_project.manifest_path.exists():
+def manifest_is_stale() -> bool:
+    """Return whether the manifest is missing or older than any dbt source file."""
+    manifest = dbt_project.manifest_path
+    if not manifest.exists():
+        return True
+    sources = [REPO_ROOT / "dbt_project.yml", *(REPO_ROOT / "profiles").rglob("*"),
+               *(REPO_ROOT / "dbt_project").rglob("*"), *(REPO_ROOT / "seeds").rglob("*")]
+    built = manifest.stat().st_mtime
+    return any(path.is_file() and path.stat().st_mtime > built for path in sources)
+
+
+# Dagster reads the manifest to know the dbt assets: parse when dbt files changed since.
+if manifest_is_stale():
     dbt_cli().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()

@@ -34,7 +34,11 @@ referrals as (
 
 models as (
 
-    select distinct attribution_model from credits
+    select 'first_touch' as attribution_model
+    union all
+    select 'last_touch' as attribution_model
+    union all
+    select 'linear' as attribution_model
 
 ),
 

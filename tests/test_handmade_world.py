@@ -1,0 +1,179 @@
+"""The whole pipeline on the hand-made world; every mart number was worked out on paper
+(tests/fixtures/handmade/README.md shows the working)."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+
+from orchestration.definitions import defs
+from tests.conftest import FIXTURES
+
+LANDING = FIXTURES / "handmade" / "landing"
+CRM_ENTITIES = ("referring_practices", "referring_providers", "liaison_activities",
+                "campaigns", "campaign_spend", "intake_leads")
+
+
+@pytest.fixture(scope="module")
+def marts(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
+    root = tmp_path_factory.mktemp("handmade")
+    landing = root / "landing"
+    shutil.copytree(LANDING, landing)
+    for entity in CRM_ENTITIES:  # git keeps no empty folders
+        (landing / "crm" / entity).mkdir(parents=True, exist_ok=True)
+    warehouse = root / "warehouse.duckdb"
+    result = defs.resolve_job_def("refresh_warehouse").execute_in_process(run_config={
+        "resources": {"landing": {"config": {"landing_dir": str(landing)}},
+                      "warehouse": {"config": {"database_path": str(warehouse)}},
+                      "pseudonymization": {"config": {"demo_mode": True}}}})
+    assert result.success
+    con = duckdb.connect(str(warehouse), read_only=True)
+    yield con
+    con.close()
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    return con.execute(sql).fetchall()
+
+
+def test_every_referral_has_its_stage_leak_and_milestones(marts) -> None:
+    assert rows(marts, """
+        select referral_number, direction, source_channel, referral_status, funnel_stage,
+               leakage_reason, is_pending, days_to_schedule, days_to_first_visit,
+               days_to_loop_close, appointment_count, reschedule_count,
+               cancelled_appointment_count, no_show_count, cast(visit_revenue_amount as double)
+        from marts.fct_referrals order by cast(substring(referral_number, 5) as integer)""") == [
+        ("REF-1", "inbound", "physician", "completed", "loop_closed", None, False, 1, 15, 5,
+         1, 0, 0, 0, 300.0),
+        ("REF-2", "inbound", "physician", "completed", "attended", None, False, 1, 22, None,
+         1, 1, 0, 0, 200.0),
+        ("REF-3", "inbound", "physician", "revoked", "scheduled", "cancelled_not_rebooked",
+         False, 1, None, None, 1, 0, 1, 0, 0.0),
+        ("REF-4", "inbound", "physician", "completed", "loop_closed", None, False, 1, 28, 18,
+         2, 0, 0, 1, 250.0),
+        ("REF-5", "inbound", "physician", "active", "scheduled", "no_show_not_rebooked",
+         False, 1, None, None, 1, 0, 0, 1, 0.0),
+        ("REF-6", "inbound", "physician", "active", "referred", "never_scheduled", False,
+         None, None, None, 0, 0, 0, 0, 0.0),
+        ("REF-7", "inbound", "physician", "active", "referred", None, True, None, None, None,
+         0, 0, 0, 0, 0.0),
+        ("REF-8", "outbound", "physician", "active", "referred", "outbound_out_of_network",
+         False, None, None, None, 0, 0, 0, 0, 0.0),
+        ("REF-9", "internal", "physician", "completed", "attended", None, False, 1, 17, None,
+         1, 0, 0, 0, 350.0),
+        ("REF-10", "inbound", "ad", "completed", "attended", None, False, 1, 13, None,
+         1, 0, 0, 0, 280.0),
+        ("REF-11", "inbound", "physician", "revoked", "referred", "never_scheduled", False,
+         None, None, None, 0, 0, 0, 0, 0.0),
+        ("REF-12", "inbound", "ad", "active", "scheduled", None, True, 3, None, None,
+         1, 0, 0, 0, 0.0),
+    ]
+
+
+def test_funnel_counts_rates_and_medians(marts) -> None:
+    assert rows(marts, """
+        select cast(referral_month as varchar), source_channel, referring_practitioner_id,
+               referred_count, scheduled_count, attended_count, loop_closed_count,
+               leaked_count, pending_count, round(scheduling_rate, 4),
+               round(attendance_rate, 4), round(loop_closure_rate, 4),
+               round(referral_conversion_rate, 4), median_days_to_schedule,
+               median_days_to_first_visit, median_days_to_loop_close
+        from marts.fct_referral_funnel order by 1, 2, 3""") == [
+        ("2026-01-01", "physician", "prac-ref1", 4, 3, 2, 1, 2, 0, 0.75, 0.6667, 0.5, 0.5,
+         1.0, 18.5, 5.0),
+        ("2026-02-01", "physician", "prac-pcp", 1, 1, 1, 0, 0, 0, 1.0, 1.0, 0.0, 1.0,
+         1.0, 17.0, None),
+        ("2026-02-01", "physician", "prac-ref2", 3, 2, 1, 1, 2, 0, 0.6667, 0.5, 1.0, 0.3333,
+         1.0, 28.0, 18.0),
+        ("2026-03-01", "ad", "none", 2, 2, 1, 0, 0, 1, 1.0, 0.5, 0.0, 0.5,
+         2.0, 13.0, None),
+        ("2026-03-01", "physician", "prac-ref1", 1, 0, 0, 0, 0, 1, 0.0, None, None, 0.0,
+         None, None, None),
+    ]
+
+
+def test_funnel_never_widens_down_the_stages(marts) -> None:
+    assert rows(marts, """select count(*) from marts.fct_referral_funnel
+        where scheduled_count > referred_count or attended_count > scheduled_count
+           or loop_closed_count > attended_count""") == [(0,)]
+
+
+def test_leakage_with_estimated_lost_revenue(marts) -> None:
+    assert rows(marts, """
+        select referral_number, leakage_reason, cast(estimated_lost_revenue_amount as double)
+        from marts.fct_referral_leakage order by 1""") == [
+        ("REF-11", "never_scheduled", 276.0),
+        ("REF-3", "cancelled_not_rebooked", 276.0),
+        ("REF-5", "no_show_not_rebooked", 276.0),
+        ("REF-6", "never_scheduled", 276.0),
+        ("REF-8", "outbound_out_of_network", 276.0),
+    ]
+    assert rows(marts, """
+        select cast(referral_month as varchar), referring_practitioner_id, leakage_reason,
+               leaked_count, referred_count, round(leakage_rate, 4),
+               cast(estimated_lost_revenue_amount as double)
+        from marts.fct_referral_leakage_summary order by 1, 2, 3""") == [
+        ("2026-01-01", "prac-pcp", "outbound_out_of_network", 1, 1, 1.0, 276.0),
+        ("2026-01-01", "prac-ref1", "cancelled_not_rebooked", 1, 4, 0.25, 276.0),
+        ("2026-01-01", "prac-ref1", "never_scheduled", 1, 4, 0.25, 276.0),
+        ("2026-02-01", "prac-ref2", "never_scheduled", 1, 3, 0.3333, 276.0),
+        ("2026-02-01", "prac-ref2", "no_show_not_rebooked", 1, 3, 0.3333, 276.0),
+    ]
+
+
+def test_referring_providers_ranked_on_the_80_20_curve(marts) -> None:
+    assert rows(marts, """
+        select referring_practitioner_id, referring_provider_npi, practice_name,
+               is_in_network, liaison_name, cast(first_referral_date as varchar),
+               cast(last_referral_date as varchar), lifetime_referral_count,
+               trailing_12_month_referral_count, volume_rank,
+               round(cumulative_referral_share, 4), segment, is_at_risk
+        from marts.dim_referring_providers order by volume_rank""") == [
+        ("prac-ref1", "1234567893", "Oak Family Practice", False, "Pat Liaison",
+         "2026-01-05", "2026-03-20", 5, 5, 1, 0.5, "new", False),
+        ("prac-ref2", "1555444334", "Oak Family Practice", False, "Pat Liaison",
+         "2026-02-02", "2026-02-15", 3, 3, 2, 0.8, "new", False),
+        ("prac-pcp", "1777888995", "Riverbend Primary Care", True, None,
+         "2026-01-15", "2026-02-20", 2, 2, 3, 1.0, "new", False),
+    ]
+
+
+def test_referrer_retention_by_cohort(marts) -> None:
+    assert rows(marts, """
+        select cast(cohort_month as varchar), months_since_first_referral, cohort_size,
+               active_referrer_count, retention_rate, referral_count
+        from marts.fct_referrer_retention order by 1, 2""") == [
+        ("2026-01-01", 0, 2, 2, 1.0, 5),
+        ("2026-01-01", 1, 2, 1, 0.5, 1),
+        ("2026-01-01", 2, 2, 1, 0.5, 1),
+        ("2026-02-01", 0, 1, 1, 1.0, 3),
+        ("2026-02-01", 1, 1, 0, 0.0, 0),
+    ]
+
+
+def test_campaign_performance_under_each_attribution_model(marts) -> None:
+    assert rows(marts, """
+        select campaign_id, cast(performance_month as varchar), attribution_model,
+               cast(spend_amount as double), session_count, attributed_lead_count,
+               attributed_referral_count, attributed_attended_count,
+               cast(attributed_revenue_amount as double), round(cost_per_lead_amount, 2),
+               round(roi, 4)
+        from marts.fct_campaign_performance order by 1, 2, 3""") == [
+        ("CMP-1", "2026-02-01", "first_touch", 300.0, 2, 0.0, 0.0, 0.0, 0.0, None, -1.0),
+        ("CMP-1", "2026-02-01", "last_touch", 300.0, 2, 0.0, 0.0, 0.0, 0.0, None, -1.0),
+        ("CMP-1", "2026-02-01", "linear", 300.0, 2, 0.0, 0.0, 0.0, 0.0, None, -1.0),
+        ("CMP-1", "2026-03-01", "first_touch", 200.0, 1, 2.0, 2.0, 1.0, 280.0, 100.0, 0.4),
+        ("CMP-1", "2026-03-01", "last_touch", 200.0, 1, 1.0, 1.0, 0.0, 0.0, 200.0, -1.0),
+        ("CMP-1", "2026-03-01", "linear", 200.0, 1, 1.5, 1.5, 0.5, 140.0, 133.33, -0.3),
+        ("CMP-2", "2026-03-01", "first_touch", 80.0, 1, 0.0, 0.0, 0.0, 0.0, None, -1.0),
+        ("CMP-2", "2026-03-01", "last_touch", 80.0, 1, 1.0, 1.0, 1.0, 280.0, 80.0, 2.5),
+        ("CMP-2", "2026-03-01", "linear", 80.0, 1, 0.5, 0.5, 0.5, 140.0, 160.0, 0.75),
+    ]
+
+
+def test_status_history_snapshot_holds_the_latest_versions(marts) -> None:
+    assert rows(marts, """select referral_id, status_code from snapshots.snp_referral_statuses
+        where referral_id in ('ref-1', 'ref-11') and dbt_valid_to is null order by 1""") == [
+        ("ref-1", "completed"), ("ref-11", "revoked")]
