@@ -177,3 +177,47 @@ def test_status_history_snapshot_holds_the_latest_versions(marts) -> None:
     assert rows(marts, """select referral_id, status_code from snapshots.snp_referral_statuses
         where referral_id in ('ref-1', 'ref-11') and dbt_valid_to is null order by 1""") == [
         ("ref-1", "completed"), ("ref-11", "revoked")]
+
+
+def test_incremental_models_match_a_full_refresh_after_a_late_file(marts, tmp_path) -> None:
+    """A late GA4 file and a late SIU message: the incremental run equals a full refresh."""
+    import subprocess
+
+    from orchestration.dbt_project import REPO_ROOT, dbt_executable
+    from orchestration.extract.registry import ENTITIES_BY_TABLE
+    from orchestration.load.loader import load_entity
+    from orchestration.load.pseudonymize import DEMO_KEY, Pseudonymizer
+    from orchestration.load.warehouse import connect
+
+    source = marts.execute("select path from duckdb_databases() where database_name = "
+                           "current_database()").fetchone()[0]
+    warehouse = tmp_path / "copy.duckdb"
+    shutil.copy(source, warehouse)
+    landing = tmp_path / "landing"
+    shutil.copytree(LANDING, landing)
+    late_event = (LANDING / "web" / "events_20260309.ndjson").read_text().splitlines()[0]
+    (landing / "web" / "events_20260310.ndjson").write_text(
+        late_event.replace("20260309", "20260310").replace('"3001"', '"3002"') + "\n")
+    late_message = (LANDING / "scheduling" / "siu_202603.hl7").read_bytes().decode()
+    (landing / "scheduling" / "siu_202603_late.hl7").write_bytes(
+        late_message.replace("|M12|", "|M14|").replace("|M13|", "|M15|").encode())
+    con = connect(warehouse)
+    for table in ("web_ga4_events", "scheduling_siu_messages"):
+        report = load_entity(con, ENTITIES_BY_TABLE[table], landing, Pseudonymizer(DEMO_KEY))
+        assert report.rows_loaded >= 1
+    con.close()
+
+    def build(*extra: str) -> list[list[tuple]]:
+        subprocess.run([dbt_executable(), "build", "--quiet", "--project-dir", str(REPO_ROOT),
+                        "--profiles-dir", str(REPO_ROOT / "profiles"), "--select",
+                        "stg_web__events stg_scheduling__appointment_events", *extra],
+                       check=True, cwd=REPO_ROOT,
+                       env={**__import__("os").environ, "RW_WAREHOUSE_PATH": str(warehouse)})
+        with duckdb.connect(str(warehouse), read_only=True) as check:
+            return [check.execute(f"select * exclude (loaded_at) from staging.{model} "
+                                  "order by all").fetchall()
+                    for model in ("stg_web__events", "stg_scheduling__appointment_events")]
+
+    incremental = build()
+    assert len(incremental[0]) == 12 and len(incremental[1]) == 15
+    assert build("--full-refresh") == incremental
