@@ -6,10 +6,12 @@ import argparse
 import os
 import sys
 import time
+from pathlib import Path
 
 import dagster as dg
 
 from orchestration import settings
+from orchestration.quality.validate import docs_index
 
 
 def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float) -> int:
@@ -41,6 +43,9 @@ def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float
         print(f"  {evaluation.severity.value:5} {evaluation.asset_key.to_user_string()}"
               f" {evaluation.check_name}")
     print(f"warehouse: {warehouse}")
+    docs = docs_index(Path(settings.quality_dir()))
+    if docs.exists():
+        print(f"data docs: {docs.as_uri()}")
     print(f"run {result.run_id} {'succeeded' if result.success else 'FAILED'} "
           f"in {seconds:.1f}s")
     return 0 if result.success else 1

@@ -8,13 +8,14 @@ from orchestration.assets.dbt_models import dbt_warehouse_assets
 from orchestration.assets.extract_load import EXTRACT_ASSETS
 from orchestration.checks import EXTRACT_CHECKS
 from orchestration.jobs import refresh_warehouse_job
+from orchestration.quality_checks import SUITE_CHECKS
 from orchestration.resources import default_resources
 from orchestration.schedules import daily_refresh_schedule
 from orchestration.sensors import landing_files_sensor
 
 defs = dg.Definitions(
     assets=[*EXTRACT_ASSETS, dbt_warehouse_assets],
-    asset_checks=EXTRACT_CHECKS,
+    asset_checks=[*EXTRACT_CHECKS, *SUITE_CHECKS],
     jobs=[refresh_warehouse_job],
     schedules=[daily_refresh_schedule],
     sensors=[landing_files_sensor],

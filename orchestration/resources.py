@@ -30,6 +30,12 @@ class WarehouseResource(dg.ConfigurableResource):
             con.close()
 
 
+class QualityResource(dg.ConfigurableResource):
+    """Where Great Expectations keeps its results and writes the Data Docs site."""
+
+    quality_dir: str
+
+
 class LandingResource(dg.ConfigurableResource):
     """The folder the four source systems deliver their files to."""
 
@@ -59,6 +65,7 @@ def default_resources() -> dict[str, dg.ConfigurableResource]:
     return {
         "warehouse": WarehouseResource(database_path=settings.warehouse_path()),
         "landing": LandingResource(landing_dir=settings.landing_dir()),
+        "quality": QualityResource(quality_dir=settings.quality_dir()),
         "pseudonymization": PseudonymizationResource(demo_mode=demo),
         "dbt": dbt_cli(),
     }

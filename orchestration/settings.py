@@ -11,8 +11,10 @@ from pathlib import Path
 
 LANDING_ENV_VAR = "RW_LANDING_DIR"
 WAREHOUSE_ENV_VAR = "RW_WAREHOUSE_PATH"
+QUALITY_ENV_VAR = "RW_QUALITY_DIR"
 DEFAULT_LANDING_DIR = Path("data/landing")
 DEFAULT_WAREHOUSE_PATH = Path("data/warehouse/referral_warehouse.duckdb")
+DEFAULT_QUALITY_DIR = Path("data/quality")
 WAREHOUSE_POOL = "duckdb_warehouse_writer"
 WRITER_TAG = {"referral_warehouse/writer": "duckdb"}
 
@@ -25,3 +27,8 @@ def landing_dir() -> str:
 def warehouse_path() -> str:
     """Return the DuckDB warehouse file: $RW_WAREHOUSE_PATH or data/warehouse/...duckdb."""
     return str(Path(os.environ.get(WAREHOUSE_ENV_VAR) or DEFAULT_WAREHOUSE_PATH).absolute())
+
+
+def quality_dir() -> str:
+    """Return where GX keeps suites, results and Data Docs: $RW_QUALITY_DIR or data/quality."""
+    return str(Path(os.environ.get(QUALITY_ENV_VAR) or DEFAULT_QUALITY_DIR).absolute())

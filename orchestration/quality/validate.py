@@ -1,0 +1,197 @@
+"""Running a suite: read its batch from DuckDB, validate it with GX, record flags and docs.
+
+GX cannot read DuckDB through SQLAlchemy here (its metrics fetch rows after the connection
+closes), so the batch is read by DuckDB and handed to GX as a pandas DataFrame. GX is
+imported only when a suite runs: it takes seconds to import.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from orchestration.quality.suites import SuiteSpec
+
+SAMPLE_SIZE = 10
+QUALITY_DDL = (
+    "create schema if not exists quality",
+    """create table if not exists quality.flags (
+        suite varchar not null, rule varchar not null, severity varchar not null,
+        record_id varchar, run_id varchar, checked_at timestamptz not null)""",
+    """create table if not exists quality.row_counts (
+        suite varchar not null, row_count bigint not null, run_id varchar,
+        counted_at timestamptz not null)""",
+)
+# The NPI check (ten digits; Luhn check digit over the base prefixed with 80840, which adds
+# 24 to the sum). The dbt generic test `valid_npi` applies the same rule to the marts.
+NPI_MACRO = """
+create or replace temp macro npi_is_valid(npi) as (
+    npi is not null and regexp_full_match(npi, '[0-9]{10}') and
+    cast(substring(npi, 10, 1) as integer) = (10 - (24 + (
+        select sum(case when i % 2 = 1
+                        then (case when d < 5 then 2 * d else 2 * d - 9 end) else d end)
+        from (select i, cast(substring(npi, i, 1) as integer) as d from range(1, 10) t(i))
+    )) % 10) % 10
+)"""
+
+
+@dataclass
+class RuleOutcome:
+    """What one expectation found."""
+
+    rule: str
+    severity: str
+    description: str
+    success: bool
+    unexpected_count: int = 0
+    unexpected_percent: float = 0.0
+    record_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SuiteOutcome:
+    """What a suite found, and where its Data Docs are."""
+
+    suite: SuiteSpec
+    row_count: int
+    rules: list[RuleOutcome]
+    docs_index: Path | None
+
+    @property
+    def error_failed(self) -> bool:
+        """Return whether an error-severity rule failed (the check then blocks)."""
+        return any(not r.success and r.severity == "error" for r in self.rules)
+
+    @property
+    def passed(self) -> bool:
+        """Return whether every rule passed."""
+        return all(r.success for r in self.rules)
+
+
+@functools.cache
+def _context(quality_dir: str) -> Any:
+    import great_expectations as gx
+
+    context = gx.get_context(mode="file", project_root_dir=quality_dir)
+    context.variables.progress_bars = {"globally": False}
+    return context
+
+
+def docs_index(quality_dir: Path) -> Path:
+    """Return where the Data Docs site's index page is written."""
+    return quality_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def validate_suite(con: duckdb.DuckDBPyConnection, suite: SuiteSpec, quality_dir: Path,
+                   run_id: str) -> SuiteOutcome:
+    """Validate the suite's batch, replace its flags, record its row count, update docs."""
+    for statement in QUALITY_DDL:
+        con.execute(statement)
+    con.execute(NPI_MACRO)
+    frame = con.execute(suite.batch_sql).df()
+    expectations = _with_row_count_bands(con, suite, len(frame))
+    rules = _run_gx(suite, expectations, frame, quality_dir)
+    _record(con, suite, rules, len(frame), run_id)
+    index = docs_index(quality_dir)
+    return SuiteOutcome(suite, len(frame), rules, index if index.exists() else None)
+
+
+def _with_row_count_bands(con: duckdb.DuckDBPyConnection, suite: SuiteSpec,
+                          row_count: int) -> list[dict[str, Any]]:
+    """Fill row-count bands from the previous run's count; the first run only records it."""
+    previous = con.execute(
+        "select row_count from quality.row_counts where suite = ? "
+        "order by counted_at desc limit 1", [suite.name]).fetchone()
+    expectations = []
+    for expectation in suite.expectations:
+        band = expectation["meta"].get("band_from_previous")
+        if band is None:
+            expectations.append(expectation)
+        else:
+            filled = copy.deepcopy(expectation)
+            if previous is None:
+                filled["kwargs"].update(min_value=0)
+            else:
+                filled["kwargs"].update(min_value=int(previous[0] * (1 - band)),
+                                        max_value=int(previous[0] * (1 + band)) + 1)
+            expectations.append(filled)
+    return expectations
+
+
+def _run_gx(suite: SuiteSpec, expectations: list[dict[str, Any]], frame: Any,
+            quality_dir: Path) -> list[RuleOutcome]:
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    context = _context(str(quality_dir))
+    source = context.data_sources.add_or_update_pandas("warehouse")
+    asset_names = {asset.name for asset in source.assets}
+    asset = (source.get_asset(suite.name) if suite.name in asset_names
+             else source.add_dataframe_asset(suite.name))
+    batch_names = {b.name for b in asset.batch_definitions}
+    batch = (asset.get_batch_definition("whole_table") if "whole_table" in batch_names
+             else asset.add_batch_definition_whole_dataframe("whole_table"))
+    gx_suite = context.suites.add_or_update(gx.ExpectationSuite(
+        name=suite.name, meta={"description": suite.description},
+        expectations=[ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"],
+                                               meta=e["meta"]).to_domain_obj()
+                      for e in expectations]))
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite))
+    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+        name=suite.name, validation_definitions=[definition],
+        actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
+        result_format={"result_format": "COMPLETE",
+                       "unexpected_index_column_names": ["record_id"]}))
+    result = checkpoint.run(batch_parameters={"dataframe": frame})
+    outcomes = []
+    for run_result in result.run_results.values():
+        for check in run_result.results:
+            meta = check.expectation_config.meta
+            details = check.result or {}
+            ids = [str(row["record_id"]) for row in details.get("unexpected_index_list") or []]
+            outcomes.append(RuleOutcome(
+                rule=meta["rule"], severity=meta["severity"],
+                description=meta.get("description", ""), success=bool(check.success),
+                unexpected_count=int(details.get("unexpected_count") or 0),
+                unexpected_percent=float(details.get("unexpected_percent") or 0.0),
+                record_ids=ids))
+    return outcomes
+
+
+def _record(con: duckdb.DuckDBPyConnection, suite: SuiteSpec, rules: list[RuleOutcome],
+            row_count: int, run_id: str) -> None:
+    """Replace the suite's flags with the records of this run's failed rules; note its size."""
+    con.begin()
+    try:
+        con.execute("delete from quality.flags where suite = ?", [suite.name])
+        failed = [r for r in rules if not r.success]
+        flags = pa.table({
+            "rule": pa.array([r.rule for r in failed for _ in r.record_ids], pa.string()),
+            "severity": pa.array([r.severity for r in failed for _ in r.record_ids],
+                                 pa.string()),
+            "record_id": pa.array([i for r in failed for i in r.record_ids], pa.string()),
+        })
+        con.register("_flags", flags)
+        con.execute("insert into quality.flags select ?, rule, severity, record_id, ?, now() "
+                    "from _flags", [suite.name, run_id])
+        con.unregister("_flags")
+        con.execute("insert into quality.row_counts values (?, ?, ?, now())",
+                    [suite.name, row_count, run_id])
+    except BaseException:
+        con.rollback()
+        raise
+    con.commit()
+
+
+def sample(outcome: RuleOutcome) -> list[str]:
+    """Return the first few failing record ids, for check metadata."""
+    return outcome.record_ids[:SAMPLE_SIZE]

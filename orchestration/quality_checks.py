@@ -1,0 +1,46 @@
+"""One Dagster asset check per Great Expectations suite in `expectations/`.
+
+A suite with any error-severity rule is a blocking check: when such a rule fails, nothing
+downstream of the asset materializes in that run. Warn-severity failures report, and their
+records are flagged in `quality.flags` with the rule's name.
+"""
+
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.quality.suites import SuiteSpec, load_suites
+from orchestration.quality.validate import sample, validate_suite
+from orchestration.resources import QualityResource, WarehouseResource
+
+
+def build_suite_check(suite: SuiteSpec) -> dg.AssetChecksDefinition:
+    """Return the asset check that runs one suite on its asset."""
+
+    @dg.asset_check(asset=dg.AssetKey(list(suite.asset_key)), name=f"gx_{suite.name}",
+                    blocking=suite.has_error_rules,
+                    description=f"Great Expectations suite {suite.name} "
+                                f"(expectations/{suite.path.name}). {suite.description}")
+    def suite_check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,
+                    quality: QualityResource) -> dg.AssetCheckResult:
+        with warehouse.connection() as con:
+            outcome = validate_suite(con, suite, Path(quality.quality_dir),
+                                     context.run.run_id)
+        metadata: dict[str, object] = {"rows_validated": outcome.row_count}
+        for rule in outcome.rules:
+            metadata[f"{rule.severity}:{rule.rule}"] = {
+                "passed": rule.success, "unexpected_count": rule.unexpected_count,
+                "unexpected_percent": round(rule.unexpected_percent, 4),
+                "sample_record_ids": sample(rule)}
+        if outcome.docs_index is not None:
+            metadata["data_docs"] = dg.MetadataValue.url(outcome.docs_index.as_uri())
+        return dg.AssetCheckResult(
+            passed=outcome.passed,
+            severity=dg.AssetCheckSeverity.ERROR if outcome.error_failed
+            else dg.AssetCheckSeverity.WARN,
+            metadata=metadata)
+
+    return suite_check
+
+
+SUITE_CHECKS = [build_suite_check(suite) for suite in load_suites()]
