@@ -16,12 +16,6 @@ practitioners as (
 
 ),
 
-roles as (
-
-    select * from {{ ref('stg_ehr__practitioner_roles') }}
-
-),
-
 organizations as (
 
     select * from {{ ref('stg_ehr__organizations') }}
@@ -67,15 +61,7 @@ consult_notes as (
 
 practitioner_networks as (
 
-    -- A practitioner counts as in network when any of their roles is with a network org.
-    select
-        roles.practitioner_id,
-        max(case when organizations.is_in_network then 1 else 0 end) = 1 as is_in_network,
-        min(roles.organization_id) as organization_id
-    from roles
-    inner join organizations
-        on roles.organization_id = organizations.organization_id
-    group by roles.practitioner_id
+    select * from {{ ref('int_practitioner_networks') }}
 
 ),
 

@@ -12,18 +12,6 @@ practitioners as (
 
 ),
 
-roles as (
-
-    select * from {{ ref('stg_ehr__practitioner_roles') }}
-
-),
-
-organizations as (
-
-    select * from {{ ref('stg_ehr__organizations') }}
-
-),
-
 crm_providers as (
 
     select * from {{ ref('stg_crm__referring_providers') }}
@@ -44,14 +32,7 @@ specialties as (
 
 practitioner_organizations as (
 
-    select
-        roles.practitioner_id,
-        min(organizations.organization_name) as organization_name,
-        max(case when organizations.is_in_network then 1 else 0 end) = 1 as is_in_network
-    from roles
-    inner join organizations
-        on roles.organization_id = organizations.organization_id
-    group by roles.practitioner_id
+    select * from {{ ref('int_practitioner_networks') }}
 
 ),
 

@@ -1,0 +1,31 @@
+-- One row per practitioner with a role: the organization they work for, and whether any of
+-- their roles is with a network organization (which makes them an in-network clinician).
+with
+
+roles as (
+
+    select * from {{ ref('stg_ehr__practitioner_roles') }}
+
+),
+
+organizations as (
+
+    select * from {{ ref('stg_ehr__organizations') }}
+
+),
+
+final as (
+
+    select
+        roles.practitioner_id,
+        min(roles.organization_id) as organization_id,
+        min(organizations.organization_name) as organization_name,
+        max(case when organizations.is_in_network then 1 else 0 end) = 1 as is_in_network
+    from roles
+    inner join organizations
+        on roles.organization_id = organizations.organization_id
+    group by roles.practitioner_id
+
+)
+
+select * from final
