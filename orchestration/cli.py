@@ -43,6 +43,9 @@ def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float
         print(f"  {evaluation.severity.value:5} {evaluation.asset_key.to_user_string()}"
               f" {evaluation.check_name}")
     print(f"warehouse: {warehouse}")
+    serving = Path(settings.serving_dir()) / "referral_marts.duckdb"
+    if serving.exists():
+        print(f"serving copy for BI tools: {serving} (docs/bi.md)")
     docs = docs_index(Path(settings.quality_dir()))
     if docs.exists():
         print(f"data docs: {docs.as_uri()}")

@@ -36,6 +36,12 @@ class QualityResource(dg.ConfigurableResource):
     quality_dir: str
 
 
+class ServingResource(dg.ConfigurableResource):
+    """Where the read-only copy of the marts for BI tools is published."""
+
+    serving_dir: str
+
+
 class LandingResource(dg.ConfigurableResource):
     """The folder the four source systems deliver their files to."""
 
@@ -66,6 +72,7 @@ def default_resources() -> dict[str, dg.ConfigurableResource]:
         "warehouse": WarehouseResource(database_path=settings.warehouse_path()),
         "landing": LandingResource(landing_dir=settings.landing_dir()),
         "quality": QualityResource(quality_dir=settings.quality_dir()),
+        "serving": ServingResource(serving_dir=settings.serving_dir()),
         "pseudonymization": PseudonymizationResource(demo_mode=demo),
         "dbt": dbt_cli(),
     }

@@ -12,9 +12,11 @@ from pathlib import Path
 LANDING_ENV_VAR = "RW_LANDING_DIR"
 WAREHOUSE_ENV_VAR = "RW_WAREHOUSE_PATH"
 QUALITY_ENV_VAR = "RW_QUALITY_DIR"
+SERVING_ENV_VAR = "RW_SERVING_DIR"
 DEFAULT_LANDING_DIR = Path("data/landing")
 DEFAULT_WAREHOUSE_PATH = Path("data/warehouse/referral_warehouse.duckdb")
 DEFAULT_QUALITY_DIR = Path("data/quality")
+DEFAULT_SERVING_DIR = Path("data/serving")
 WAREHOUSE_POOL = "duckdb_warehouse_writer"
 WRITER_TAG = {"referral_warehouse/writer": "duckdb"}
 
@@ -32,3 +34,8 @@ def warehouse_path() -> str:
 def quality_dir() -> str:
     """Return where GX keeps suites, results and Data Docs: $RW_QUALITY_DIR or data/quality."""
     return str(Path(os.environ.get(QUALITY_ENV_VAR) or DEFAULT_QUALITY_DIR).absolute())
+
+
+def serving_dir() -> str:
+    """Return where the published copy for BI tools goes: $RW_SERVING_DIR or data/serving."""
+    return str(Path(os.environ.get(SERVING_ENV_VAR) or DEFAULT_SERVING_DIR).absolute())

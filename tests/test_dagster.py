@@ -20,6 +20,8 @@ def _run_config(landing: Path, warehouse: Path, demo: bool = True) -> dict:
         "landing": {"config": {"landing_dir": str(landing)}},
         "warehouse": {"config": {"database_path": str(warehouse)}},
         "pseudonymization": {"config": {"demo_mode": demo}},
+        "quality": {"config": {"quality_dir": str(warehouse.parent / "quality")}},
+        "serving": {"config": {"serving_dir": str(warehouse.parent / "serving")}},
     }}
 
 
@@ -54,6 +56,8 @@ def test_job_materializes_every_asset_in_process_with_run_config(generated: Path
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     assert {dg.AssetKey(["raw", spec.table]) for spec in ENTITIES} <= materialized
     assert dg.AssetKey(["staging", "stg_ehr__service_requests"]) in materialized
+    assert dg.AssetKey(["serving", "referral_marts"]) in materialized
+    assert (tmp_path / "serving" / "referral_marts.duckdb").exists()
     evaluations = result.get_asset_check_evaluations()
     reconcile = [e for e in evaluations if e.check_name == "records_reconcile"]
     assert len(reconcile) == len(ENTITIES) and all(e.passed for e in reconcile)

@@ -27,7 +27,9 @@ def marts(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection
     result = defs.resolve_job_def("refresh_warehouse").execute_in_process(run_config={
         "resources": {"landing": {"config": {"landing_dir": str(landing)}},
                       "warehouse": {"config": {"database_path": str(warehouse)}},
-                      "pseudonymization": {"config": {"demo_mode": True}}}})
+                      "pseudonymization": {"config": {"demo_mode": True}},
+                      "quality": {"config": {"quality_dir": str(root / "quality")}},
+                      "serving": {"config": {"serving_dir": str(root / "serving")}}}})
     assert result.success
     con = duckdb.connect(str(warehouse), read_only=True)
     yield con

@@ -40,6 +40,7 @@ def _run_config(landing: Path, warehouse: Path, quality: Path) -> dict:
     return {"resources": {"landing": {"config": {"landing_dir": str(landing)}},
                           "warehouse": {"config": {"database_path": str(warehouse)}},
                           "quality": {"config": {"quality_dir": str(quality)}},
+                          "serving": {"config": {"serving_dir": str(quality.parent / "serving")}},
                           "pseudonymization": {"config": {"demo_mode": True}}}}
 
 
@@ -121,6 +122,9 @@ def test_blocking_failure_stops_the_marts_and_keeps_the_previous_ones(tmp_path: 
                                "from marts.fct_referrals order by 1").fetchall()
 
     before = marts()
+    published = tmp_path / "serving" / "referral_marts.duckdb"
+    with duckdb.connect(str(published), read_only=True) as reader:
+        publication = reader.execute("select run_id from _publication").fetchone()
     # An export whose referrals all carry a status outside the FHIR value set.
     export = landing / "ehr" / "export_20260415"
     export.mkdir()
@@ -141,5 +145,7 @@ def test_blocking_failure_stops_the_marts_and_keeps_the_previous_ones(tmp_path: 
                  if e.check_name == "gx_raw_ehr_service_request")
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     built = {e.asset_key.path[0] for e in result.get_asset_materialization_events()}
-    assert "marts" not in built and "staging" not in built
+    assert "marts" not in built and "staging" not in built and "serving" not in built
     assert marts() == before
+    with duckdb.connect(str(published), read_only=True) as reader:
+        assert reader.execute("select run_id from _publication").fetchone() == publication

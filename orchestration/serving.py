@@ -1,0 +1,91 @@
+"""Publishing the marts for BI tools: a read-only DuckDB file and Parquet, swapped in atomically.
+
+DuckDB lets one process write a database file and then no other process may open it, so BI
+tools never read the warehouse itself. After a successful run, the marts are copied into a
+new serving file (and a new folder of Parquet files) under a temporary name, and moved into
+place with an atomic rename. A reader that has the old file open keeps reading the old copy;
+a failed or blocked run never gets here, so the last good copy stays.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+SERVING_FILE = "referral_marts.duckdb"
+PARQUET_LINK = "parquet"
+PUBLICATION_TABLE = "_publication"
+
+
+@dataclass(frozen=True)
+class Publication:
+    """What was published: where, which tables, from which run."""
+
+    database: Path
+    parquet_dir: Path
+    tables: dict[str, int]
+    run_id: str
+
+
+def mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Return the tables of the marts schema, in name order."""
+    return [row[0] for row in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'marts' "
+        "and table_type = 'BASE TABLE' order by 1").fetchall()]
+
+
+def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, run_id: str) -> Publication:
+    """Copy every mart into a new serving file and Parquet folder, then swap them in."""
+    serving_dir.mkdir(parents=True, exist_ok=True)
+    tables = mart_tables(con)
+    if not tables:
+        raise RuntimeError("the warehouse has no marts to publish; run dbt first")
+    staging_file = serving_dir / f".{SERVING_FILE}.{run_id}.tmp"
+    parquet_dir = serving_dir / f"parquet-{run_id}"
+    for leftover in (staging_file, parquet_dir):
+        if leftover.is_dir():
+            shutil.rmtree(leftover)
+        elif leftover.exists():
+            leftover.unlink()
+    parquet_dir.mkdir()
+    counts: dict[str, int] = {}
+    con.execute(f"attach '{staging_file}' as serving_build")
+    try:
+        for table in tables:
+            con.execute(f"create table serving_build.main.{table} as "
+                        f"select * from marts.{table}")
+            counts[table] = con.execute(
+                f"select count(*) from serving_build.main.{table}").fetchone()[0]
+            con.execute(f"copy (select * from marts.{table}) to '{parquet_dir / table}.parquet' "
+                        "(format parquet)")
+        con.execute(f"""create table serving_build.main.{PUBLICATION_TABLE} as
+            select now() as published_at, ? as run_id, ? as source_warehouse""",
+                    [run_id, _database_path(con)])
+    finally:
+        con.execute("detach serving_build")
+    os.replace(staging_file, serving_dir / SERVING_FILE)
+    _swap_link(serving_dir, parquet_dir)
+    return Publication(serving_dir / SERVING_FILE, parquet_dir, counts, run_id)
+
+
+def _database_path(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute("select path from duckdb_databases() "
+                       "where database_name = current_database()").fetchone()[0]
+
+
+def _swap_link(serving_dir: Path, parquet_dir: Path) -> None:
+    """Point `parquet` at the new folder atomically; remove Parquet folders two runs old."""
+    link = serving_dir / PARQUET_LINK
+    temporary = serving_dir / f".{PARQUET_LINK}.{parquet_dir.name}.tmp"
+    if temporary.is_symlink() or temporary.exists():
+        temporary.unlink()
+    previous = link.resolve() if link.is_symlink() else None
+    temporary.symlink_to(parquet_dir.name, target_is_directory=True)
+    os.replace(temporary, link)
+    for old in serving_dir.glob("parquet-*"):
+        if old.is_dir() and old not in (parquet_dir, previous):
+            shutil.rmtree(old, ignore_errors=True)

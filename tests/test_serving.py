@@ -1,0 +1,87 @@
+"""The serving copy: complete or not at all, swapped atomically, readable during a run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.load.warehouse import connect
+from orchestration.serving import SERVING_FILE, publish
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> duckdb.DuckDBPyConnection:
+    con = connect(tmp_path / "warehouse.duckdb")
+    con.execute("create schema marts")
+    con.execute("create table marts.fct_referrals as select range as referral_id "
+                "from range(3)")
+    con.execute("create table marts.dim_referring_providers as select 'p1' as id")
+    yield con
+    con.close()
+
+
+def test_publish_writes_every_mart_and_its_provenance(warehouse, tmp_path) -> None:
+    publication = publish(warehouse, tmp_path / "serving", "run-1")
+    assert publication.tables == {"dim_referring_providers": 1, "fct_referrals": 3}
+    with duckdb.connect(str(tmp_path / "serving" / SERVING_FILE), read_only=True) as reader:
+        assert reader.execute("select run_id from _publication").fetchone() == ("run-1",)
+        assert reader.execute("select count(*) from fct_referrals").fetchone() == (3,)
+    assert duckdb.sql(f"select count(*) from "
+                      f"'{tmp_path / 'serving/parquet/fct_referrals.parquet'}'").fetchone() == (3,)
+    assert not list((tmp_path / "serving").glob(".*.tmp"))
+
+
+def test_a_reader_keeps_the_old_copy_until_it_reconnects(warehouse, tmp_path) -> None:
+    serving = tmp_path / "serving"
+    publish(warehouse, serving, "run-1")
+    reader = duckdb.connect(str(serving / SERVING_FILE), read_only=True)
+    warehouse.execute("insert into marts.fct_referrals values (3), (4)")
+    publish(warehouse, serving, "run-2")
+    assert reader.execute("select count(*), max(run_id) from fct_referrals, _publication"
+                          ).fetchone() == (3, "run-1")
+    reader.close()
+    with duckdb.connect(str(serving / SERVING_FILE), read_only=True) as fresh:
+        assert fresh.execute("select count(*), max(run_id) from fct_referrals, _publication"
+                             ).fetchone() == (5, "run-2")
+
+
+def test_parquet_link_moves_and_old_folders_go(warehouse, tmp_path) -> None:
+    serving = tmp_path / "serving"
+    for run in ("run-1", "run-2", "run-3"):
+        publish(warehouse, serving, run)
+    assert (serving / "parquet").resolve().name == "parquet-run-3"
+    assert sorted(p.name for p in serving.glob("parquet-*")) == ["parquet-run-2",
+                                                                 "parquet-run-3"]
+
+
+def test_serving_copy_opens_while_another_process_writes_the_warehouse(warehouse,
+                                                                      tmp_path) -> None:
+    publish(warehouse, tmp_path / "serving", "run-1")
+    warehouse.close()
+    writer = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import duckdb, sys, time
+        con = duckdb.connect({str(tmp_path / 'warehouse.duckdb')!r})
+        con.execute("insert into marts.fct_referrals values (9)")
+        print("writing", flush=True)
+        time.sleep(30)
+        """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline().strip() == "writing"
+        with pytest.raises(duckdb.IOException):
+            duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
+        with duckdb.connect(str(tmp_path / "serving" / SERVING_FILE), read_only=True) as bi:
+            assert bi.execute("select count(*) from fct_referrals").fetchone() == (3,)
+    finally:
+        writer.kill()
+        writer.wait()
+
+
+def test_nothing_to_publish_is_an_error(tmp_path) -> None:
+    con = connect(tmp_path / "empty.duckdb")
+    with pytest.raises(RuntimeError, match="no marts to publish"):
+        publish(con, tmp_path / "serving", "run-1")
