@@ -14,7 +14,7 @@ export RW_DEMO_MODE ?= 1
 SEED ?= 42
 SCALE ?= 1
 
-.PHONY: install run demo-data dev test lint benchmark clean
+.PHONY: install run demo-data dev dashboard test lint benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,11 +42,15 @@ run: demo-data
 dev: install
 	$(BIN)/dagster dev -m orchestration.definitions
 
+## The referral dashboard over the published serving copy (http://localhost:8501).
+dashboard: install
+	$(BIN)/streamlit run dashboard/app.py --server.headless true
+
 test: install
 	$(BIN)/pytest
 
 lint: install
-	$(BIN)/ruff check orchestration source_simulator tests benchmarks
+	$(BIN)/ruff check orchestration source_simulator dashboard tests benchmarks
 
 benchmark: install
 	$(BIN)/python benchmarks/extract_load.py

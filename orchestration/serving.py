@@ -19,6 +19,16 @@ import duckdb
 SERVING_FILE = "referral_marts.duckdb"
 PARQUET_LINK = "parquet"
 PUBLICATION_TABLE = "_publication"
+# Published beside the marts so a dashboard can show data quality and freshness without
+# opening the warehouse: the latest result of every data-quality rule, and each source's
+# latest delivery.
+EXTRA_TABLES = {  # published name: (the table it needs, the query)
+    "quality_rule_results": ("quality.rule_results", "select * from quality.rule_results"),
+    "source_freshness": ("raw._load_ledger", """
+        select source, entity, max(loaded_at) as last_loaded_at, count(*) as files_loaded,
+            sum(rows_loaded) as rows_loaded
+        from raw._load_ledger where status = 'loaded' group by source, entity"""),
+}
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,12 @@ def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, run_id: str) -> P
                 f"select count(*) from serving_build.main.{table}").fetchone()[0]
             con.execute(f"copy (select * from marts.{table}) to '{parquet_dir / table}.parquet' "
                         "(format parquet)")
+        present = {row[0] for row in con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables"
+        ).fetchall()}
+        for name, (needed, query) in EXTRA_TABLES.items():
+            if needed in present:
+                con.execute(f"create table serving_build.main.{name} as {query}")
         con.execute(f"""create table serving_build.main.{PUBLICATION_TABLE} as
             select now() as published_at, ? as run_id, ? as source_warehouse""",
                     [run_id, _database_path(con)])

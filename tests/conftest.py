@@ -58,3 +58,28 @@ def simulate(root: Path, *, clean: bool = False, seed: int = 7) -> tuple[Path, P
         unparseable_record=0.01, duplicate_record=0.01, missing_referral_source=0.03,
         invalid_status=0.02, invalid_npi=0.1, orphan_appointment=0.04)).run()
     return landing, truth
+
+
+HANDMADE_LANDING = FIXTURES / "handmade" / "landing"
+CRM_ENTITIES = ("referring_practices", "referring_providers", "liaison_activities",
+                "campaigns", "campaign_spend", "intake_leads")
+
+
+@pytest.fixture(scope="session")
+def handmade_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hand-made world through the whole job: warehouse, quality and serving under root."""
+    from orchestration.definitions import defs
+
+    root = tmp_path_factory.mktemp("handmade")
+    landing = root / "landing"
+    shutil.copytree(HANDMADE_LANDING, landing)
+    for entity in CRM_ENTITIES:  # git keeps no empty folders
+        (landing / "crm" / entity).mkdir(parents=True, exist_ok=True)
+    result = defs.resolve_job_def("refresh_warehouse").execute_in_process(run_config={
+        "resources": {"landing": {"config": {"landing_dir": str(landing)}},
+                      "warehouse": {"config": {"database_path": str(root / "warehouse.duckdb")}},
+                      "pseudonymization": {"config": {"demo_mode": True}},
+                      "quality": {"config": {"quality_dir": str(root / "quality")}},
+                      "serving": {"config": {"serving_dir": str(root / "serving")}}}})
+    assert result.success
+    return root

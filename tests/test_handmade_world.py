@@ -4,34 +4,17 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import duckdb
 import pytest
 
-from orchestration.definitions import defs
-from tests.conftest import FIXTURES
-
-LANDING = FIXTURES / "handmade" / "landing"
-CRM_ENTITIES = ("referring_practices", "referring_providers", "liaison_activities",
-                "campaigns", "campaign_spend", "intake_leads")
+from tests.conftest import HANDMADE_LANDING as LANDING
 
 
 @pytest.fixture(scope="module")
-def marts(tmp_path_factory: pytest.TempPathFactory) -> duckdb.DuckDBPyConnection:
-    root = tmp_path_factory.mktemp("handmade")
-    landing = root / "landing"
-    shutil.copytree(LANDING, landing)
-    for entity in CRM_ENTITIES:  # git keeps no empty folders
-        (landing / "crm" / entity).mkdir(parents=True, exist_ok=True)
-    warehouse = root / "warehouse.duckdb"
-    result = defs.resolve_job_def("refresh_warehouse").execute_in_process(run_config={
-        "resources": {"landing": {"config": {"landing_dir": str(landing)}},
-                      "warehouse": {"config": {"database_path": str(warehouse)}},
-                      "pseudonymization": {"config": {"demo_mode": True}},
-                      "quality": {"config": {"quality_dir": str(root / "quality")}},
-                      "serving": {"config": {"serving_dir": str(root / "serving")}}}})
-    assert result.success
-    con = duckdb.connect(str(warehouse), read_only=True)
+def marts(handmade_world: Path) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(str(handmade_world / "warehouse.duckdb"), read_only=True)
     yield con
     con.close()
 

@@ -24,6 +24,10 @@ QUALITY_DDL = (
     """create table if not exists quality.flags (
         suite varchar not null, rule varchar not null, severity varchar not null,
         record_id varchar, run_id varchar, checked_at timestamptz not null)""",
+    """create table if not exists quality.rule_results (
+        suite varchar not null, asset_key varchar not null, rule varchar not null,
+        severity varchar not null, success boolean not null, unexpected_count bigint,
+        unexpected_percent double, run_id varchar, checked_at timestamptz not null)""",
     """create table if not exists quality.row_counts (
         suite varchar not null, row_count bigint not null, run_id varchar,
         counted_at timestamptz not null)""",
@@ -169,7 +173,7 @@ def _run_gx(suite: SuiteSpec, expectations: list[dict[str, Any]], frame: Any,
 
 def _record(con: duckdb.DuckDBPyConnection, suite: SuiteSpec, rules: list[RuleOutcome],
             row_count: int, run_id: str) -> None:
-    """Replace the suite's flags with the records of this run's failed rules; note its size."""
+    """Replace the suite's flags and rule results with this run's; note the batch size."""
     con.begin()
     try:
         con.execute("delete from quality.flags where suite = ?", [suite.name])
@@ -186,6 +190,11 @@ def _record(con: duckdb.DuckDBPyConnection, suite: SuiteSpec, rules: list[RuleOu
         con.unregister("_flags")
         con.execute("insert into quality.row_counts values (?, ?, ?, now())",
                     [suite.name, row_count, run_id])
+        con.execute("delete from quality.rule_results where suite = ?", [suite.name])
+        con.executemany(
+            "insert into quality.rule_results values (?, ?, ?, ?, ?, ?, ?, ?, now())",
+            [(suite.name, "/".join(suite.asset_key), r.rule, r.severity, r.success,
+              r.unexpected_count, r.unexpected_percent, run_id) for r in rules])
     except BaseException:
         con.rollback()
         raise

@@ -15,6 +15,7 @@ aggregated as (
         referral_month,
         specialty_code,
         specialty_name,
+        coalesce(location_name, 'Unknown') as location_name,
         source_channel,
         coalesce(referring_practitioner_id, 'none') as referring_practitioner_id,
         max(referring_provider_npi) as referring_provider_npi,
@@ -32,6 +33,7 @@ aggregated as (
         referral_month,
         specialty_code,
         specialty_name,
+        coalesce(location_name, 'Unknown'),
         source_channel,
         coalesce(referring_practitioner_id, 'none')
 
@@ -41,11 +43,13 @@ final as (
 
     select
         {{ dbt.concat(["cast(referral_month as " ~ dbt.type_string() ~ ")", "'|'",
-                       "coalesce(specialty_code, 'unknown')", "'|'", "source_channel", "'|'",
+                       "coalesce(specialty_code, 'unknown')", "'|'", "location_name", "'|'",
+                       "source_channel", "'|'",
                        "referring_practitioner_id"]) }} as funnel_row_id,
         referral_month,
         specialty_code,
         specialty_name,
+        location_name,
         source_channel,
         referring_practitioner_id,
         referring_provider_npi,

@@ -1,0 +1,179 @@
+"""Referral dashboard for a practice administrator or physician liaison.
+
+Run with `make dashboard`. Reads only the published serving copy (docs/bi.md).
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from dashboard.data import (
+    SUPPRESS_BELOW,
+    is_small,
+    quality_docs,
+    query,
+    serving_database,
+    show_count,
+    show_rate,
+    suppress_columns,
+)
+
+st.set_page_config(page_title="Referral Warehouse", layout="wide")
+st.title("Where our patients come from, and where we lose them")
+
+if not serving_database().exists():
+    st.error(f"No serving copy at {serving_database()}: run `make run` first.")
+    st.stop()
+
+publication = query("select * from _publication")
+st.caption(f"Published {publication['published_at'][0]:%Y-%m-%d %H:%M} UTC from run "
+           f"{publication['run_id'][0]}. Counts from 1 to {SUPPRESS_BELOW - 1} are shown as "
+           f"<{SUPPRESS_BELOW}, and rates built on them are hidden (small-number rule for "
+           "health data).")
+
+funnel = query("select * from fct_referral_funnel")
+months = sorted(funnel["referral_month"].dt.date.unique())
+with st.sidebar:
+    st.header("Filters")
+    if months:
+        first, last = st.select_slider("Referral months", options=months,
+                                       value=(months[0], months[-1]), key="months")
+    specialties = st.multiselect("Specialty", sorted(funnel["specialty_name"].unique()),
+                                 key="specialties")
+    locations = st.multiselect("Location", sorted(funnel["location_name"].unique()),
+                               key="locations")
+    channels = st.multiselect("Source channel", sorted(funnel["source_channel"].unique()),
+                              key="channels")
+
+
+def filtered(frame: pd.DataFrame, month: str = "referral_month") -> pd.DataFrame:
+    """Apply the sidebar filters that the frame has columns for."""
+    keep = pd.Series(True, index=frame.index)
+    if months and month in frame:
+        dates = frame[month].dt.date
+        keep &= (dates >= first) & (dates <= last)
+    for column, chosen in (("specialty_name", specialties), ("location_name", locations),
+                           ("source_channel", channels)):
+        if chosen and column in frame:
+            keep &= frame[column].isin(chosen)
+    return frame[keep]
+
+
+tabs = st.tabs(["Funnel", "Leakage", "Referrers", "Retention", "Campaigns", "Data quality"])
+
+with tabs[0]:
+    rows = filtered(funnel)
+    totals = rows[["referred_count", "scheduled_count", "attended_count",
+                   "loop_closed_count"]].sum()
+    columns = st.columns(4)
+    for column, (label, key, previous) in zip(columns, (
+            ("Referred", "referred_count", None),
+            ("Scheduled", "scheduled_count", "referred_count"),
+            ("Attended", "attended_count", "scheduled_count"),
+            ("Loop closed", "loop_closed_count", "attended_count")), strict=True):
+        delta = show_rate(totals[key], totals[previous]) if previous else None
+        column.metric(label, show_count(totals[key]),
+                      delta=f"{delta} of previous stage" if delta and delta != "-" else None,
+                      delta_color="off")
+    stages = pd.DataFrame({"stage": ["1 referred", "2 scheduled", "3 attended",
+                                     "4 loop closed"],
+                           "referrals": [totals["referred_count"], totals["scheduled_count"],
+                                         totals["attended_count"],
+                                         totals["loop_closed_count"]]})
+    stages = stages[[not pd.isna(v) and (v == 0 or v >= SUPPRESS_BELOW)
+                     for v in stages["referrals"]]]
+    st.altair_chart(alt.Chart(stages).mark_bar().encode(x="stage:N", y="referrals:Q"),
+                    use_container_width=True)
+    by_month = rows.groupby(rows["referral_month"].dt.strftime("%Y-%m"))[
+        ["referred_count", "scheduled_count", "attended_count", "loop_closed_count"]].sum()
+    by_month["conversion"] = [show_rate(a, r) for a, r in
+                              zip(by_month["attended_count"], by_month["referred_count"],
+                                  strict=True)]
+    st.subheader("By month")
+    st.dataframe(suppress_columns(by_month.reset_index(), ["referred_count",
+                                                           "scheduled_count",
+                                                           "attended_count",
+                                                           "loop_closed_count"]),
+                 hide_index=True)
+
+with tabs[1]:
+    leakage = filtered(query("select * from fct_referral_leakage"))
+    by_reason = (leakage.groupby("leakage_reason")
+                 .agg(referrals=("referral_id", "count"),
+                      lost_revenue=("estimated_lost_revenue_amount", "sum"))
+                 .reset_index().sort_values("referrals", ascending=False))
+    by_reason["lost_revenue"] = [
+        "-" if is_small(count) else f"${value:,.0f}" for value, count in
+        zip(by_reason["lost_revenue"], by_reason["referrals"], strict=True)]
+    st.subheader("Leakage by reason")
+    st.dataframe(suppress_columns(by_reason, ["referrals"]), hide_index=True)
+    providers = query("select referring_practitioner_id, given_name, family_name, "
+                      "practice_name, liaison_name from dim_referring_providers")
+    by_referrer = (leakage.groupby("referring_practitioner_id")
+                   .agg(leaked=("referral_id", "count")).reset_index()
+                   .merge(providers, how="left", on="referring_practitioner_id")
+                   .sort_values("leaked", ascending=False).head(20))
+    st.subheader("Leakage by referrer")
+    st.dataframe(suppress_columns(by_referrer, ["leaked"]), hide_index=True)
+
+with tabs[2]:
+    referrers = query("select * from dim_referring_providers order by volume_rank")
+    st.subheader("The 80/20 curve")
+    st.altair_chart(alt.Chart(referrers).mark_line().encode(
+        x=alt.X("volume_rank_share:Q", title="share of referrers, by volume"),
+        y=alt.Y("cumulative_referral_share:Q", title="share of referrals")),
+        use_container_width=True)
+    st.subheader("At risk: declining and dormant referrers")
+    at_risk = referrers[referrers["is_at_risk"]][[
+        "given_name", "family_name", "practice_name", "liaison_name", "segment",
+        "last_referral_date", "recent_period_referral_count",
+        "previous_period_referral_count", "lifetime_referral_count"]]
+    st.dataframe(suppress_columns(at_risk, ["recent_period_referral_count",
+                                            "previous_period_referral_count",
+                                            "lifetime_referral_count"]), hide_index=True)
+
+with tabs[3]:
+    retention = query("select * from fct_referrer_retention")
+    st.subheader("Referrer retention by cohort")
+    retention["cohort"] = retention["cohort_month"].dt.strftime("%Y-%m")
+    shown = retention[retention["cohort_size"] >= SUPPRESS_BELOW]
+    st.altair_chart(alt.Chart(shown).mark_rect().encode(
+        x=alt.X("months_since_first_referral:O", title="months since first referral"),
+        y=alt.Y("cohort:O", title="cohort (first referral)"),
+        color=alt.Color("retention_rate:Q", title="retention")),
+        use_container_width=True)
+    if len(shown) < len(retention):
+        st.caption(f"Cohorts of fewer than {SUPPRESS_BELOW} referrers are not shown.")
+
+with tabs[4]:
+    campaigns = query("select * from fct_campaign_performance")
+    model = st.selectbox("Attribution model", ["first_touch", "last_touch", "linear"],
+                         key="attribution_model")
+    chosen = filtered(campaigns[campaigns["attribution_model"] == model],
+                      month="performance_month")
+    summary = chosen.groupby(["campaign_name", "channel"]).agg(
+        spend=("spend_amount", "sum"), sessions=("session_count", "sum"),
+        leads=("attributed_lead_count", "sum"), referrals=("attributed_referral_count", "sum"),
+        attended=("attributed_attended_count", "sum"),
+        revenue=("attributed_revenue_amount", "sum")).reset_index()
+    summary["roi"] = [f"{(r - s) / s:.0%}" if s else "-" for r, s in
+                      zip(summary["revenue"], summary["spend"], strict=True)]
+    st.subheader(f"Campaign performance ({model.replace('_', ' ')})")
+    st.dataframe(suppress_columns(summary, ["sessions", "leads", "referrals", "attended"]),
+                 hide_index=True)
+
+with tabs[5]:
+    st.subheader("Latest data-quality results")
+    try:
+        results = query("select suite, rule, severity, success, unexpected_count, checked_at "
+                        "from quality_rule_results order by success, severity, suite")
+        st.dataframe(results, hide_index=True)
+    except Exception:  # the serving copy predates data-quality results
+        st.info("No data-quality results were published with this copy.")
+    st.markdown(f"[Open the Data Docs]({quality_docs().as_uri()}) "
+                "(every suite and rule: docs/quality.md)")
+    st.subheader("Freshness")
+    st.dataframe(query("select * from source_freshness order by source, entity"),
+                 hide_index=True)

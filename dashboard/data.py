@@ -1,0 +1,62 @@
+"""Reading the serving copy for the dashboard, and the small-number rule for health data.
+
+Every number shown comes from a mart: the app filters rows and adds up additive counts
+across them; rates are the ratio of those sums (as docs/metrics.md defines them), never an
+average of rates. Counts from 1 to 10 are suppressed ("<11"), and so is any rate built on
+one, the usual small-cell rule for health data.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+SUPPRESS_BELOW = int(os.environ.get("RW_SUPPRESS_BELOW", "11"))
+
+
+def serving_database() -> Path:
+    """Return the published DuckDB file the dashboard reads."""
+    folder = Path(os.environ.get("RW_SERVING_DIR") or "data/serving")
+    return folder / "referral_marts.duckdb"
+
+
+def quality_docs() -> Path:
+    """Return the Data Docs index page written by the data-quality checks."""
+    folder = Path(os.environ.get("RW_QUALITY_DIR") or "data/quality").absolute()
+    return folder / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def query(sql: str, parameters: list | None = None) -> pd.DataFrame:
+    """Run a query on a fresh read-only connection to the serving copy."""
+    with duckdb.connect(str(serving_database()), read_only=True) as con:
+        return con.execute(sql, parameters or []).df()
+
+
+def is_small(count: float | None) -> bool:
+    """Return whether a count falls under the small-cell rule."""
+    return count is not None and not pd.isna(count) and 0 < count < SUPPRESS_BELOW
+
+
+def show_count(count: float | None) -> str:
+    """Return a count as text, suppressed when small."""
+    if count is None or pd.isna(count):
+        return "-"
+    return f"<{SUPPRESS_BELOW}" if is_small(count) else f"{count:,.0f}"
+
+
+def show_rate(numerator: float | None, denominator: float | None) -> str:
+    """Return numerator / denominator as a percentage, or '-' when either is small or 0."""
+    if not denominator or is_small(numerator) or is_small(denominator):
+        return "-"
+    return f"{numerator / denominator:.1%}"
+
+
+def suppress_columns(frame: pd.DataFrame, count_columns: list[str]) -> pd.DataFrame:
+    """Return a copy with small counts in the given columns shown as '<11'."""
+    shown = frame.copy()
+    for column in count_columns:
+        shown[column] = [show_count(value) for value in frame[column]]
+    return shown
