@@ -1,0 +1,80 @@
+"""A real browser: headless Chromium (Debian's) loads the running dashboard and screenshots it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).parents[1]
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def running_dashboard(handmade_world: Path):
+    port = _free_port()
+    env = {**os.environ, "RW_SERVING_DIR": str(handmade_world / "serving"),
+           "RW_QUALITY_DIR": str(handmade_world / "quality")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.headless",
+         "true", "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the dashboard did not start within 60 s")
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                    reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_chromium_renders_the_funnel_without_errors(running_dashboard: str,
+                                                    tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM, "chromium must be installed in CI (.ci/run installs it)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1800})
+            page.goto(running_dashboard)
+            page.wait_for_selector("text=Loop closed", timeout=60_000)
+            page.wait_for_timeout(1000)
+            screenshot = tmp_path / "dashboard.png"
+            page.screenshot(path=str(screenshot), full_page=True)
+            text = page.inner_text("body")
+        finally:
+            browser.close()
+    assert screenshot.stat().st_size > 20_000
+    for expected in ("Referred", "Scheduled", "Attended", "Loop closed", "By month"):
+        assert expected in text
+    for problem in ("Traceback", "ModuleNotFoundError", "Error"):
+        assert problem not in text
