@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
+
+from orchestration.settings import WAREHOUSE_ENV_VAR
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -39,3 +44,24 @@ def manifest_is_stale() -> bool:
 # Dagster reads the manifest to know the dbt assets: parse when dbt files changed since.
 if manifest_is_stale():
     dbt_cli().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+
+
+@contextmanager
+def warehouse_env(path: str) -> Iterator[None]:
+    """Point dbt's profile (env_var RW_WAREHOUSE_PATH) at a run's warehouse file."""
+    previous = os.environ.get(WAREHOUSE_ENV_VAR)
+    os.environ[WAREHOUSE_ENV_VAR] = path
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(WAREHOUSE_ENV_VAR, None)
+        else:
+            os.environ[WAREHOUSE_ENV_VAR] = previous
+
+
+def generate_docs(warehouse_path: str, target_path: Path) -> Path:
+    """Run `dbt docs generate` against a warehouse; return the folder holding the site."""
+    with warehouse_env(warehouse_path):
+        dbt_cli().cli(["docs", "generate", "--quiet"], target_path=target_path).wait()
+    return target_path

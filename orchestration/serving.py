@@ -18,6 +18,7 @@ import duckdb
 
 SERVING_FILE = "referral_marts.duckdb"
 PARQUET_LINK = "parquet"
+DOCS_LINK = "dbt_docs"
 PUBLICATION_TABLE = "_publication"
 # Published beside the marts so a dashboard can show data quality and freshness without
 # opening the warehouse: the latest result of every data-quality rule, and each source's
@@ -93,15 +94,27 @@ def _database_path(con: duckdb.DuckDBPyConnection) -> str:
                        "where database_name = current_database()").fetchone()[0]
 
 
-def _swap_link(serving_dir: Path, parquet_dir: Path) -> None:
-    """Point `parquet` at the new folder atomically; remove Parquet folders two runs old."""
-    link = serving_dir / PARQUET_LINK
-    temporary = serving_dir / f".{PARQUET_LINK}.{parquet_dir.name}.tmp"
+def publish_docs_site(serving_dir: Path, site_dir: Path, run_id: str) -> Path:
+    """Copy dbt's static docs site (index, manifest, catalog) next to the serving copy."""
+    published = serving_dir / f"{DOCS_LINK}-{run_id}"
+    if published.exists():
+        shutil.rmtree(published)
+    published.mkdir(parents=True)
+    for name in ("index.html", "manifest.json", "catalog.json"):
+        shutil.copy2(site_dir / name, published / name)
+    _swap_link(serving_dir, published, DOCS_LINK)
+    return serving_dir / DOCS_LINK
+
+
+def _swap_link(serving_dir: Path, folder: Path, link_name: str = PARQUET_LINK) -> None:
+    """Point the link at the new folder atomically; remove that link's folders two runs old."""
+    link = serving_dir / link_name
+    temporary = serving_dir / f".{link_name}.{folder.name}.tmp"
     if temporary.is_symlink() or temporary.exists():
         temporary.unlink()
     previous = link.resolve() if link.is_symlink() else None
-    temporary.symlink_to(parquet_dir.name, target_is_directory=True)
+    temporary.symlink_to(folder.name, target_is_directory=True)
     os.replace(temporary, link)
-    for old in serving_dir.glob("parquet-*"):
-        if old.is_dir() and old not in (parquet_dir, previous):
+    for old in serving_dir.glob(f"{link_name}-*"):
+        if old.is_dir() and old.resolve() not in (folder.resolve(), previous):
             shutil.rmtree(old, ignore_errors=True)

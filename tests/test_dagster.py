@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 
 from orchestration.definitions import defs
@@ -58,6 +59,11 @@ def test_job_materializes_every_asset_in_process_with_run_config(generated: Path
     assert dg.AssetKey(["staging", "stg_ehr__service_requests"]) in materialized
     assert dg.AssetKey(["serving", "referral_marts"]) in materialized
     assert (tmp_path / "serving" / "referral_marts.duckdb").exists()
+    assert (tmp_path / "serving" / "dbt_docs" / "index.html").exists()
+    with duckdb.connect(str(tmp_path / "serving" / "referral_marts.duckdb"),
+                        read_only=True) as serving:
+        published = {r[0] for r in serving.execute("show tables").fetchall()}
+    assert {"fct_referrals", "quality_rule_results", "source_freshness"} <= published
     evaluations = result.get_asset_check_evaluations()
     reconcile = [e for e in evaluations if e.check_name == "records_reconcile"]
     assert len(reconcile) == len(ENTITIES) and all(e.passed for e in reconcile)
