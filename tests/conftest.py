@@ -65,6 +65,17 @@ CRM_ENTITIES = ("referring_practices", "referring_providers", "liaison_activitie
                 "campaigns", "campaign_spend", "intake_leads")
 
 
+def run_config(landing: Path, root: Path, demo: bool = True) -> dict:
+    """Dagster run config that keeps every file a run writes under ``root``."""
+    return {"resources": {
+        "landing": {"config": {"landing_dir": str(landing)}},
+        "warehouse": {"config": {"database_path": str(root / "warehouse.duckdb")}},
+        "pseudonymization": {"config": {"demo_mode": demo}},
+        "quality": {"config": {"quality_dir": str(root / "quality")}},
+        "serving": {"config": {"serving_dir": str(root / "serving")}},
+    }}
+
+
 @pytest.fixture(scope="session")
 def handmade_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The hand-made world through the whole job: warehouse, quality and serving under root."""
@@ -75,11 +86,7 @@ def handmade_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(HANDMADE_LANDING, landing)
     for entity in CRM_ENTITIES:  # git keeps no empty folders
         (landing / "crm" / entity).mkdir(parents=True, exist_ok=True)
-    result = defs.resolve_job_def("refresh_warehouse").execute_in_process(run_config={
-        "resources": {"landing": {"config": {"landing_dir": str(landing)}},
-                      "warehouse": {"config": {"database_path": str(root / "warehouse.duckdb")}},
-                      "pseudonymization": {"config": {"demo_mode": True}},
-                      "quality": {"config": {"quality_dir": str(root / "quality")}},
-                      "serving": {"config": {"serving_dir": str(root / "serving")}}}})
+    result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
+        run_config=run_config(landing, root))
     assert result.success
     return root

@@ -13,17 +13,7 @@ from orchestration.definitions import defs
 from orchestration.extract.registry import ENTITIES
 from orchestration.resources import LandingResource
 from orchestration.sensors import landing_files_sensor
-from tests.conftest import simulate
-
-
-def _run_config(landing: Path, warehouse: Path, demo: bool = True) -> dict:
-    return {"resources": {
-        "landing": {"config": {"landing_dir": str(landing)}},
-        "warehouse": {"config": {"database_path": str(warehouse)}},
-        "pseudonymization": {"config": {"demo_mode": demo}},
-        "quality": {"config": {"quality_dir": str(warehouse.parent / "quality")}},
-        "serving": {"config": {"serving_dir": str(warehouse.parent / "serving")}},
-    }}
+from tests.conftest import run_config, simulate
 
 
 def test_definitions_load_with_one_asset_per_entity_and_dbt_downstream() -> None:
@@ -52,7 +42,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_job_materializes_every_asset_in_process_with_run_config(generated: Path,
                                                                  tmp_path: Path) -> None:
     job = defs.resolve_job_def("refresh_warehouse")
-    result = job.execute_in_process(run_config=_run_config(generated, tmp_path / "w.duckdb"))
+    result = job.execute_in_process(run_config=run_config(generated, tmp_path))
     assert result.success
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     assert {dg.AssetKey(["raw", spec.table]) for spec in ENTITIES} <= materialized
@@ -73,7 +63,7 @@ def test_job_materializes_every_asset_in_process_with_run_config(generated: Path
             continue
         assert meta["rows_read"].value == (meta["rows_loaded"].value
                                            + meta["rows_quarantined"].value)
-    again = job.execute_in_process(run_config=_run_config(generated, tmp_path / "w.duckdb"))
+    again = job.execute_in_process(run_config=run_config(generated, tmp_path))
     reads = [e.materialization.metadata["rows_read"].value
              for e in again.get_asset_materialization_events()
              if "rows_read" in e.materialization.metadata]
@@ -86,7 +76,7 @@ def test_run_without_a_key_fails_with_the_reason(generated: Path, tmp_path: Path
     monkeypatch.delenv("RW_DEMO_MODE", raising=False)
     job = defs.resolve_job_def("refresh_warehouse")
     result = job.execute_in_process(
-        run_config=_run_config(generated, tmp_path / "w.duckdb", demo=False),
+        run_config=run_config(generated, tmp_path, demo=False),
         raise_on_error=False)
     assert not result.success
     failure = result.get_step_failure_events()[0].step_failure_data.error

@@ -18,7 +18,7 @@ from orchestration.load.pseudonymize import Pseudonymizer
 from orchestration.load.warehouse import connect
 from orchestration.quality.suites import load_suites
 from orchestration.quality.validate import docs_index, validate_suite
-from tests.conftest import FIXTURES, TEST_KEY, simulate
+from tests.conftest import FIXTURES, TEST_KEY, run_config, simulate
 
 # Which suite and rule must flag each kind of injected business-rule defect.
 RULE_FOR_DEFECT = {
@@ -34,14 +34,6 @@ RULE_FOR_DEFECT = {
                                              "orphan_appointment"),
 }
 RAW_SUITES = [s for s in load_suites() if s.asset_key[0] == "raw"]
-
-
-def _run_config(landing: Path, warehouse: Path, quality: Path) -> dict:
-    return {"resources": {"landing": {"config": {"landing_dir": str(landing)}},
-                          "warehouse": {"config": {"database_path": str(warehouse)}},
-                          "quality": {"config": {"quality_dir": str(quality)}},
-                          "serving": {"config": {"serving_dir": str(quality.parent / "serving")}},
-                          "pseudonymization": {"config": {"demo_mode": True}}}}
 
 
 def test_raw_suites_flag_exactly_the_injected_records(tmp_path: Path) -> None:
@@ -84,7 +76,7 @@ def clean_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dg.ExecuteInPro
     root = tmp_path_factory.mktemp("clean")
     landing, _ = simulate(root, clean=True)
     result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
-        run_config=_run_config(landing, root / "w.duckdb", root / "quality"))
+        run_config=run_config(landing, root))
     return result, root / "quality"
 
 
@@ -112,12 +104,12 @@ def test_blocking_failure_stops_the_marts_and_keeps_the_previous_ones(tmp_path: 
     for entity in ("referring_practices", "referring_providers", "liaison_activities",
                    "campaigns", "campaign_spend", "intake_leads"):
         (landing / "crm" / entity).mkdir(parents=True, exist_ok=True)
-    config = _run_config(landing, tmp_path / "w.duckdb", tmp_path / "quality")
+    config = run_config(landing, tmp_path)
     job = defs.resolve_job_def("refresh_warehouse")
     assert job.execute_in_process(run_config=config).success
 
     def marts() -> list[tuple]:
-        with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
             return con.execute("select referral_id, referral_status, funnel_stage "
                                "from marts.fct_referrals order by 1").fetchall()
 
