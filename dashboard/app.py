@@ -76,7 +76,7 @@ with tabs[0]:
         delta = show_rate(totals[key], totals[previous]) if previous else None
         column.metric(label, show_count(totals[key]),
                       delta=f"{delta} of previous stage" if delta and delta != "-" else None,
-                      delta_color="off")
+                      delta_color="off", delta_arrow="off")
     stages = pd.DataFrame({"stage": ["1 referred", "2 scheduled", "3 attended",
                                      "4 loop closed"],
                            "referrals": [totals["referred_count"], totals["scheduled_count"],

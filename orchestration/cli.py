@@ -33,7 +33,7 @@ def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float
     layers: dict[str, int] = {}
     for name in built:
         layers[name.split("/")[0]] = layers.get(name.split("/")[0], 0) + 1
-    print("\ndbt built: " + (", ".join(f"{n} {layer}" for layer, n in sorted(layers.items()))
+    print("\nbuilt: " + (", ".join(f"{n} {layer}" for layer, n in sorted(layers.items()))
                             or "nothing"))
     evaluations = result.get_asset_check_evaluations()
     passed = [e for e in evaluations if e.passed]
