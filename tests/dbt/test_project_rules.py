@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -124,3 +125,16 @@ def test_models_use_only_portable_sql() -> None:
             if re.search(pattern, text, flags=re.I):
                 offences.append(f"{path.relative_to(REPO_ROOT)}: {pattern} ({advice})")
     assert offences == []
+
+
+def test_every_built_column_is_documented(manifest: dict, handmade_world: Path) -> None:
+    """Compare what dbt built (the warehouse's catalog) with what the YAML describes."""
+    import duckdb
+
+    documented = {(node["name"], column) for node in _models(manifest).values()
+                  for column, spec in node["columns"].items() if spec.get("description")}
+    with duckdb.connect(str(handmade_world / "warehouse.duckdb"), read_only=True) as con:
+        built = set(con.execute("""select table_name, column_name
+            from information_schema.columns
+            where table_schema in ('staging', 'intermediate', 'marts')""").fetchall())
+    assert built - documented == set()
