@@ -126,6 +126,7 @@ with tabs[2]:
         y=alt.Y("cumulative_referral_share:Q", title="share of referrals")),
         use_container_width=True)
     st.subheader("At risk: declining and dormant referrers")
+    referrers["last_referral_date"] = referrers["last_referral_date"].dt.date
     at_risk = referrers[referrers["is_at_risk"]][[
         "given_name", "family_name", "practice_name", "liaison_name", "segment",
         "last_referral_date", "recent_period_referral_count",

@@ -49,6 +49,11 @@ def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float
     docs = docs_index(Path(settings.quality_dir()))
     if docs.exists():
         print(f"data docs: {docs.as_uri()}")
+    for failure in result.get_step_failure_events():
+        error = failure.step_failure_data.error
+        cause = error.cause if error and error.cause else error
+        message = (cause.message if cause else "unknown error").strip().splitlines()[0]
+        print(f"FAILED {failure.step_key}: {message}")
     print(f"run {result.run_id} {'succeeded' if result.success else 'FAILED'} "
           f"in {seconds:.1f}s")
     return 0 if result.success else 1
@@ -69,8 +74,11 @@ def run(argv: list[str]) -> int:
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") \
         else dg.DagsterInstance.ephemeral()
     started = time.perf_counter()
+    # The console shows warnings and errors only; every event is in the Dagster UI's run log.
+    log_level = os.environ.get("RW_LOG_LEVEL", "WARNING")
     result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
-        instance=instance, raise_on_error=False)
+        instance=instance, raise_on_error=False,
+        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
     return _summarize(result, settings.warehouse_path(), time.perf_counter() - started)
 
 
