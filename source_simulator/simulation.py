@@ -518,8 +518,7 @@ class Simulation:
                                                   lead_id, first_defects))
         if rng.random() < rates.lead_conversion_rate:
             converted = created + timedelta(days=_lognormal(rng, rates.median_days_to_convert))
-            channel = source if source != "other" else "other"
-            referral_id = self._referral(converted, referrer, specialty, channel, person)
+            referral_id = self._referral(converted, referrer, specialty, source, person)
             if referral_id is None:
                 return lead_id
             final = lead_row("converted", converted, referral_id, converted)

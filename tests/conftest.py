@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -53,10 +54,11 @@ def load(con: duckdb.DuckDBPyConnection, landing: Path, table: str,
 def simulate(root: Path, *, clean: bool = False, seed: int = 7) -> tuple[Path, Path]:
     """Write a small generated world (a quarter scale, four months) under ``root``."""
     landing, truth = root / "landing", root / "ground_truth.jsonl"
-    Simulation(landing, truth, seed=seed, scale=0.25, end=__import__("datetime").date(
-        2026, 4, 30), months=4, defects=DefectRates.none() if clean else DefectRates(
+    defects = DefectRates.none() if clean else DefectRates(
         unparseable_record=0.01, duplicate_record=0.01, missing_referral_source=0.03,
-        invalid_status=0.02, invalid_npi=0.1, orphan_appointment=0.04)).run()
+        invalid_status=0.02, invalid_npi=0.1, orphan_appointment=0.04)
+    Simulation(landing, truth, seed=seed, scale=0.25, end=date(2026, 4, 30), months=4,
+               defects=defects).run()
     return landing, truth
 
 

@@ -166,6 +166,7 @@ def test_status_history_snapshot_holds_the_latest_versions(marts) -> None:
 
 def test_incremental_models_match_a_full_refresh_after_a_late_file(marts, tmp_path) -> None:
     """A late GA4 file and a late SIU message: the incremental run equals a full refresh."""
+    import os
     import subprocess
 
     from orchestration.dbt_project import REPO_ROOT, dbt_executable
@@ -197,7 +198,7 @@ def test_incremental_models_match_a_full_refresh_after_a_late_file(marts, tmp_pa
                         "--profiles-dir", str(REPO_ROOT / "profiles"), "--select",
                         "stg_web__events stg_scheduling__appointment_events", *extra],
                        check=True, cwd=REPO_ROOT,
-                       env={**__import__("os").environ, "RW_WAREHOUSE_PATH": str(warehouse)})
+                       env={**os.environ, "RW_WAREHOUSE_PATH": str(warehouse)})
         with duckdb.connect(str(warehouse), read_only=True) as check:
             return [check.execute(f"select * exclude (loaded_at) from staging.{model} "
                                   "order by all").fetchall()

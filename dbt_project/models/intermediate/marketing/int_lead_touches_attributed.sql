@@ -51,11 +51,7 @@ touches as (
 
 models as (
 
-    select 'first_touch' as attribution_model
-    union all
-    select 'last_touch' as attribution_model
-    union all
-    select 'linear' as attribution_model
+    {{ attribution_models() }}
 
 ),
 

@@ -34,11 +34,7 @@ referrals as (
 
 models as (
 
-    select 'first_touch' as attribution_model
-    union all
-    select 'last_touch' as attribution_model
-    union all
-    select 'linear' as attribution_model
+    {{ attribution_models() }}
 
 ),
 
