@@ -13,6 +13,8 @@ export RW_DEMO_MODE ?= 1
 
 SEED ?= 42
 SCALE ?= 1
+# The dashboard listens on this machine only (.streamlit/config.toml) unless told otherwise.
+DASHBOARD_ADDRESS ?= 127.0.0.1
 
 .PHONY: install run demo-data dev dashboard test lint benchmark clean
 
@@ -42,9 +44,10 @@ run: demo-data
 dev: install
 	$(BIN)/dagster dev -m orchestration.definitions
 
-## The referral dashboard over the published serving copy (http://localhost:8501).
+## The referral dashboard over the published serving copy (http://127.0.0.1:8501).
 dashboard: install
-	$(BIN)/streamlit run dashboard/app.py --server.headless true
+	$(BIN)/streamlit run dashboard/app.py --server.address $(DASHBOARD_ADDRESS) \
+		--browser.gatherUsageStats false
 
 test: install
 	$(BIN)/pytest

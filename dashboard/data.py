@@ -14,19 +14,28 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from orchestration.serving import DATA_DOCS_LINK, current_database
+
 SUPPRESS_BELOW = int(os.environ.get("RW_SUPPRESS_BELOW", "11"))
 
 
+def serving_dir() -> Path:
+    """Return the folder the pipeline publishes to ($RW_SERVING_DIR or data/serving)."""
+    return Path(os.environ.get("RW_SERVING_DIR") or "data/serving").absolute()
+
+
 def serving_database() -> Path:
-    """Return the published DuckDB file the dashboard reads."""
-    folder = Path(os.environ.get("RW_SERVING_DIR") or "data/serving")
-    return folder / "referral_marts.duckdb"
+    """Return the current publication's own DuckDB file.
+
+    Resolved afresh for every query: each publication has its own path, so a new connection
+    reads the newest copy even while an older connection in this process is still open.
+    """
+    return current_database(serving_dir())
 
 
 def quality_docs() -> Path:
-    """Return the Data Docs index page written by the data-quality checks."""
-    folder = Path(os.environ.get("RW_QUALITY_DIR") or "data/quality").absolute()
-    return folder / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    """Return the Data Docs index page published with the current copy."""
+    return serving_dir() / DATA_DOCS_LINK / "index.html"
 
 
 def query(sql: str, parameters: list | None = None) -> pd.DataFrame:

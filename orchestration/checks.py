@@ -44,7 +44,7 @@ def build_reconcile_check(spec: EntitySpec) -> dg.AssetChecksDefinition:
 def build_quarantine_share_check(spec: EntitySpec) -> dg.AssetChecksDefinition:
     """Return the warning check on the share of records quarantined so far."""
 
-    @dg.asset_check(asset=raw_asset_key(spec), name="quarantine_share",
+    @dg.asset_check(asset=raw_asset_key(spec), name="quarantine_share", blocking=True,
                     description=f"Warns when more than {QUARANTINE_WARN_SHARE:.0%} of the "
                                 "records read were quarantined.")
     def quarantine_share(warehouse: WarehouseResource) -> dg.AssetCheckResult:
@@ -63,5 +63,26 @@ def build_quarantine_share_check(spec: EntitySpec) -> dg.AssetChecksDefinition:
     return quarantine_share
 
 
+def build_files_accepted_check(spec: EntitySpec) -> dg.AssetChecksDefinition:
+    """Return the check that fails (as a warning) when this run rejected a whole file."""
+
+    @dg.asset_check(asset=raw_asset_key(spec), name="files_accepted", blocking=True,
+                    description="Fails, as a warning, when a landing file of this run could not "
+                                "be read as a whole (wrong header, missing from the folder, not "
+                                "the format); the other files and every mart still build.")
+    def files_accepted(context: dg.AssetCheckExecutionContext,
+                       warehouse: WarehouseResource) -> dg.AssetCheckResult:
+        with warehouse.connection() as con:
+            rejected = dict(con.execute(
+                f"select source_file, detail from {LEDGER_TABLE} where entity = ? "
+                "and status = 'rejected' and run_id = ? order by 1",
+                [spec.table, context.run.run_id]).fetchall())
+        return dg.AssetCheckResult(passed=not rejected, severity=dg.AssetCheckSeverity.WARN,
+                                   metadata={"files_rejected": rejected})
+
+    return files_accepted
+
+
 EXTRACT_CHECKS = [check for spec in ENTITIES
-                  for check in (build_reconcile_check(spec), build_quarantine_share_check(spec))]
+                  for check in (build_reconcile_check(spec), build_quarantine_share_check(spec),
+                                build_files_accepted_check(spec))]

@@ -12,10 +12,13 @@ import dagster as dg
 
 from orchestration import settings
 from orchestration.quality.validate import docs_index
+from orchestration.writer_lock import Holder, writer_busy
+
+EXIT_BUSY = 75  # EX_TEMPFAIL: try again later
 
 
 def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float) -> int:
-    rows, built = [], []
+    rows, built, problems = [], [], []
     for event in result.get_asset_materialization_events():
         materialization = event.materialization
         meta = {k: v.value for k, v in materialization.metadata.items()}
@@ -25,11 +28,21 @@ def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float
             continue
         rows.append((name, meta["rows_read"], meta["rows_loaded"], meta["rows_quarantined"],
                      meta.get("dagster/row_count", 0)))
+        problems.extend(f"  rejected {file}: {reason}"
+                        for file, reason in (meta.get("files_rejected") or {}).items())
+        if meta.get("missing_folder"):
+            problems.append(f"  {name}: {meta['missing_folder']}")
+        problems.extend(f"  not loaded: {count} file(s) of FHIR {kind} (no entity loads it)"
+                        for kind, count in (meta.get("unloaded_resource_types") or {}).items())
     print(f"\n{'asset':40} {'read':>9} {'loaded':>9} {'quarantined':>12} {'table rows':>11}")
     for name, read, loaded, quarantined, total in sorted(rows):
         print(f"{name:40} {read:>9} {loaded:>9} {quarantined:>12} {total:>11}")
     totals = [sum(r[i] for r in rows) for i in range(1, 4)]
     print(f"{'total':40} {totals[0]:>9} {totals[1]:>9} {totals[2]:>12}")
+    if problems:
+        print(f"\nWARNING: {len(problems)} landing file problem(s); the rest was loaded "
+              "(raw._load_ledger, status 'rejected'):")
+        print("\n".join(problems))
     layers: dict[str, int] = {}
     for name in built:
         layers[name.split("/")[0]] = layers.get(name.split("/")[0], 0) + 1
@@ -64,11 +77,21 @@ def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="referral-warehouse run")
     parser.add_argument("--landing", help="landing folder (default: $RW_LANDING_DIR)")
     parser.add_argument("--warehouse", help="DuckDB file (default: $RW_WAREHOUSE_PATH)")
+    parser.add_argument("--no-wait", action="store_true",
+                        help="exit at once (status 75) if another run is writing the warehouse "
+                             "instead of waiting for it")
     args = parser.parse_args(argv)
     if args.landing:
         os.environ[settings.LANDING_ENV_VAR] = args.landing
     if args.warehouse:
         os.environ[settings.WAREHOUSE_ENV_VAR] = args.warehouse
+    busy = writer_busy(settings.warehouse_path())
+    if busy is not None:
+        who = busy.describe() if isinstance(busy, Holder) else "another process"
+        if args.no_wait:
+            print(f"the warehouse is being written by {who}; not starting (--no-wait)")
+            return EXIT_BUSY
+        print(f"the warehouse is being written by {who}; this run waits for it")
     from orchestration.definitions import defs  # reads the environment set above
 
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") \
@@ -77,7 +100,7 @@ def run(argv: list[str]) -> int:
     # The console shows warnings and errors only; every event is in the Dagster UI's run log.
     log_level = os.environ.get("RW_LOG_LEVEL", "WARNING")
     result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
-        instance=instance, raise_on_error=False,
+        instance=instance, raise_on_error=False, tags={settings.LAUNCHED_BY_TAG: "command line"},
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
     return _summarize(result, settings.warehouse_path(), time.perf_counter() - started)
 

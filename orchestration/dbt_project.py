@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -60,8 +60,28 @@ def warehouse_env(path: str) -> Iterator[None]:
             os.environ[WAREHOUSE_ENV_VAR] = previous
 
 
-def generate_docs(warehouse_path: str, target_path: Path) -> Path:
-    """Run `dbt docs generate` against a warehouse; return the folder holding the site."""
+DOCS_SITE_FILES = ("index.html", "manifest.json", "catalog.json")
+
+
+def generate_docs(warehouse_path: str, target_path: Path,
+                  on_child: Callable[[int | None], None] | None = None) -> Path:
+    """Run `dbt docs generate` against a warehouse; return a folder holding only the site.
+
+    ``on_child`` hears the dbt process id when it starts and None when it ended, so a crash
+    meanwhile can be cleaned up by the next run (orchestration/recovery.py).
+    """
+    build = target_path / "build"
     with warehouse_env(warehouse_path):
-        dbt_cli().cli(["docs", "generate", "--quiet"], target_path=target_path).wait()
-    return target_path
+        invocation = dbt_cli().cli(["docs", "generate", "--quiet"], target_path=build)
+        if on_child is not None:
+            on_child(invocation.process.pid)
+        try:
+            invocation.wait()
+        finally:
+            if on_child is not None:
+                on_child(None)
+    site = target_path / "site"
+    site.mkdir()
+    for name in DOCS_SITE_FILES:
+        shutil.copy2(build / name, site / name)
+    return site

@@ -21,4 +21,7 @@ defs = dg.Definitions(
     schedules=[daily_refresh_schedule],
     sensors=[landing_files_sensor],
     resources=default_resources(),
+    # Every job, the UI's ad-hoc materializations included, runs its steps in one process:
+    # the run holds the warehouse's writer lock from its first step to its last.
+    executor=dg.in_process_executor,
 )

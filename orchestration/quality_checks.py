@@ -1,8 +1,9 @@
 """One Dagster asset check per Great Expectations suite in `expectations/`.
 
-A suite with any error-severity rule is a blocking check: when such a rule fails, nothing
-downstream of the asset materializes in that run. Warn-severity failures report, and their
-records are flagged in `quality.flags` with the rule's name.
+Every suite check is blocking, so it runs before anything downstream of its asset (the
+serving copy is published only after every check has run): an error-severity rule that fails
+stops everything downstream in that run, while a failing warn-severity rule only reports,
+and its records are flagged in `quality.flags` with the rule's name.
 """
 
 from pathlib import Path
@@ -18,7 +19,7 @@ def build_suite_check(suite: SuiteSpec) -> dg.AssetChecksDefinition:
     """Return the asset check that runs one suite on its asset."""
 
     @dg.asset_check(asset=dg.AssetKey(list(suite.asset_key)), name=f"gx_{suite.name}",
-                    blocking=suite.has_error_rules,
+                    blocking=True,
                     description=f"Great Expectations suite {suite.name} "
                                 f"(expectations/{suite.path.name}). {suite.description}")
     def suite_check(context: dg.AssetCheckExecutionContext, warehouse: WarehouseResource,

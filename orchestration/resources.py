@@ -8,17 +8,61 @@ from contextlib import contextmanager
 
 import dagster as dg
 import duckdb
+from pydantic import PrivateAttr
 
 from orchestration import settings
 from orchestration.dbt_project import dbt_cli
 from orchestration.load.pseudonymize import DEMO_ENV_VAR, Pseudonymizer, resolve_key
 from orchestration.load.warehouse import connect
+from orchestration.recovery import recover_from_dead_writer
+from orchestration.writer_lock import Holder, WriterLock
+
+LAUNCH_TAGS = (("dagster/schedule_name", "schedule"), ("dagster/sensor_name", "sensor"),
+               ("dagster/backfill", "backfill"), (settings.LAUNCHED_BY_TAG, None))
 
 
 class WarehouseResource(dg.ConfigurableResource):
-    """The DuckDB warehouse file. One writer at a time: see the pool on the assets."""
+    """The DuckDB warehouse file, held by one run at a time (orchestration/writer_lock.py).
+
+    Every step of a run uses this resource, so a run takes the writer lock before its first
+    step and releases it after its last: a second run waits here, in its own process, and no
+    step of it ever meets another run's DuckDB lock.
+    """
 
     database_path: str
+    writer_wait_seconds: float = settings.DEFAULT_WRITER_WAIT_SECONDS
+    _lock: WriterLock | None = PrivateAttr(default=None)
+
+    @contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator:
+        """Hold the writer lock for the whole run; recover from a writer that died."""
+        run = context.run
+        if run is None:  # outside a run (a sensor, a direct call): nothing to serialize
+            yield self
+            return
+        lock = WriterLock(self.database_path)
+        log = context.log
+
+        def announce(holder: Holder | None) -> None:
+            if log is not None:
+                who = holder.describe() if holder else "another process"
+                log.warning(f"waiting for the warehouse: {who} is writing it; this run "
+                            f"starts when it ends (at most {self.writer_wait_seconds:.0f}s)")
+
+        dead = lock.acquire(run.run_id, _launched_by(run), self.writer_wait_seconds, announce)
+        try:
+            if dead is not None and dead.run_id != run.run_id:
+                recover_from_dead_writer(dead, context.instance, log)
+            self._lock = lock
+            yield self
+        finally:
+            self._lock = None
+            lock.release()
+
+    def record_child(self, pid: int | None) -> None:
+        """Note a child process (dbt) writing for this run, so a crash can be cleaned up."""
+        if self._lock is not None:
+            self._lock.record_child(pid)
 
     @contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -28,6 +72,13 @@ class WarehouseResource(dg.ConfigurableResource):
             yield con
         finally:
             con.close()
+
+
+def _launched_by(run: dg.DagsterRun) -> str:
+    for tag, kind in LAUNCH_TAGS:
+        if tag in run.tags:
+            return f"{kind} {run.tags[tag]}" if kind else run.tags[tag]
+    return "Dagster UI or API"
 
 
 class QualityResource(dg.ConfigurableResource):

@@ -2,6 +2,8 @@
 
 It looks only at the file listing (paths, sizes, modification times), never at the
 warehouse: a run that is writing holds DuckDB's lock, and the sensor must not need it.
+Its first tick only records the listing it finds: turning the sensor on (or starting
+`make dev`) must not launch a refresh of files the daily run has already loaded.
 """
 
 import hashlib
@@ -41,6 +43,10 @@ def landing_files_sensor(context: dg.SensorEvaluationContext,
     if not folder.is_dir():
         return dg.SkipReason(f"landing folder {folder} does not exist")
     fingerprint, count = landing_fingerprint(folder)
+    if context.cursor is None:
+        return dg.SensorResult(skip_reason=f"first tick: recorded {count} file(s) in {folder}; "
+                                           "a refresh starts when they change",
+                               cursor=fingerprint)
     if fingerprint == context.cursor:
         return dg.SkipReason(f"no new files among {count} in {folder}")
     return dg.SensorResult(run_requests=[dg.RunRequest(run_key=fingerprint)],

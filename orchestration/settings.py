@@ -17,8 +17,12 @@ DEFAULT_LANDING_DIR = Path("data/landing")
 DEFAULT_WAREHOUSE_PATH = Path("data/warehouse/referral_warehouse.duckdb")
 DEFAULT_QUALITY_DIR = Path("data/quality")
 DEFAULT_SERVING_DIR = Path("data/serving")
-WAREHOUSE_POOL = "duckdb_warehouse_writer"
-WRITER_TAG = {"referral_warehouse/writer": "duckdb"}
+# How long a run waits for another run that holds the warehouse before it gives up.
+DEFAULT_WRITER_WAIT_SECONDS = 6 * 3600.0
+# How long a connection waits for a DuckDB file lock held by a process outside our runs
+# (an analyst's read-only session, a dbt process a killed run left behind).
+FILE_LOCK_WAIT_SECONDS = 120.0
+LAUNCHED_BY_TAG = "referral_warehouse/launched_by"
 
 
 def landing_dir() -> str:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-from orchestration.load.errors import SourceFileError
 from tests.conftest import load
 
 
@@ -28,13 +25,19 @@ def test_leads_drop_contact_details_and_flag_bad_rows(warehouse, landing,
     ]
 
 
-def test_missing_column_is_an_error_naming_file_and_column(warehouse, landing,
+def test_missing_column_rejects_the_file_naming_the_column(warehouse, landing,
                                                            pseudonymizer) -> None:
     path = landing / "crm" / "intake_leads" / "intake_leads_202601.csv"
     lines = path.read_text().splitlines()
     path.write_text("\n".join([lines[0].replace(",status,", ",state,"), *lines[1:]]) + "\n")
-    with pytest.raises(SourceFileError, match=r"intake_leads_202601\.csv: .*status"):
-        load(warehouse, landing, "crm_intake_leads", pseudonymizer)
+    report = load(warehouse, landing, "crm_intake_leads", pseudonymizer)
+    assert [(f.file, f.status) for f in report.files] == [
+        ("crm/intake_leads/intake_leads_202601.csv", "rejected")]
+    assert warehouse.execute("select status, detail from raw._load_ledger").fetchall() == [
+        ("rejected", "the header lacks required column(s) status of the CRM intake_leads "
+                     "export")]
+    again = load(warehouse, landing, "crm_intake_leads", pseudonymizer)
+    assert again.files == [] and again.already_loaded == 1  # not retried in the same content
 
 
 def test_unexpected_column_quarantines_the_file_rows(warehouse, landing, pseudonymizer) -> None:
@@ -45,7 +48,8 @@ def test_unexpected_column_quarantines_the_file_rows(warehouse, landing, pseudon
     report = load(warehouse, landing, "crm_intake_leads", pseudonymizer)
     assert report.rows_loaded == 0 and report.reasons == {"unexpected_column": 2}
     assert warehouse.execute("select distinct detail from raw._quarantine").fetchall() == [
-        ("column(s) territory are not in the CRM intake_leads export spec",)]
+        ("column(s) territory are not in the CRM intake_leads export contract (policy: "
+         "discard the row until the spec has them)",)]
 
 
 def test_ga4_events_keep_params_and_pull_out_the_lead(warehouse, landing,

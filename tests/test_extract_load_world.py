@@ -158,8 +158,8 @@ def test_shape_follows_published_rates(world: World) -> None:
     con = world.con
     shares = [r[0] for r in con.execute("""
         select count(*) as n from raw.ehr_service_request s
-        join raw.ehr_practitioner p on p.practitioner_id = s.requester_id
-        group by s.requester_id order by n desc""").fetchall()]
+        join raw.ehr_practitioner p on 'Practitioner/' || p.practitioner_id = s.requester_reference
+        group by s.requester_reference order by n desc""").fetchall()]
     top = shares[: max(1, len(shares) // 5)]
     # A few dozen referrers over four months: the 80/20 rule, give or take sampling.
     assert 0.6 <= sum(top) / sum(shares) <= 0.95

@@ -54,20 +54,20 @@ def test_service_request_references_and_types(warehouse, landing, pseudonymizer)
     report = load(warehouse, landing, "ehr_service_request", pseudonymizer)
     assert report.reasons == {"invalid_value": 1, "missing_required_field": 1}
     first, second = warehouse.execute("""
-        select service_request_id, status, referral_number, patient_key, requester_type,
-               requester_id, performer_practitioner_id, performer_organization_id,
-               performer_type_code, location_id, coverage_id, referral_source_code,
+        select service_request_id, status, referral_number, patient_key, requester_reference,
+               performer_reference, second_performer_reference,
+               performer_type_code, location_reference, coverage_id, referral_source_code,
                cast(authored_at as varchar), version_id, reason_codes->>'$[0].coding[0].code'
         from raw.ehr_service_request order by _record_number""").fetchall()
     assert first == ("ref-0000001", "completed", "REF-0000001", pseudonymizer("example"),
-                     "Practitioner", "prac-000002", "example", "org-00002", "207RC0000X",
-                     "loc-card01", "cov-1", "physician", "2026-01-05 14:30:00+00", "2",
-                     "49601007")
+                     "Practitioner/prac-000002", "Practitioner/example",
+                     "Organization/org-00002", "207RC0000X", "Location/loc-card01", "cov-1",
+                     "physician", "2026-01-05 14:30:00+00", "2", "49601007")
     # An absolute reference still resolves to the same pseudonymized patient; a date-only
     # authoredOn is midnight UTC; a self-referral has no requester.
-    assert second[:8] == ("ref-0000002", "active", None, pseudonymizer("pat-0000002"), None,
-                          None, None, "org-00009")
-    assert second[11:13] == ("self_referral", "2026-01-07 00:00:00+00")
+    assert second[:7] == ("ref-0000002", "active", None, pseudonymizer("pat-0000002"), None,
+                          "Organization/org-00009", None)
+    assert second[10:12] == ("self_referral", "2026-01-07 00:00:00+00")
     details = dict(warehouse.execute(
         "select record_number, detail from raw._quarantine").fetchall())
     assert details == {3: "authored_at is not a valid TIMESTAMPTZ",

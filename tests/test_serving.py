@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from orchestration.load.warehouse import connect
-from orchestration.serving import SERVING_FILE, publish
+from orchestration.serving import SERVING_FILE, clean_leftovers, current_database, publish
 
 
 @pytest.fixture
@@ -33,30 +33,62 @@ def test_publish_writes_every_mart_and_its_provenance(warehouse, tmp_path) -> No
         assert reader.execute("select count(*) from fct_referrals").fetchone() == (3,)
     assert duckdb.sql(f"select count(*) from "
                       f"'{tmp_path / 'serving/parquet/fct_referrals.parquet'}'").fetchone() == (3,)
-    assert not list((tmp_path / "serving").glob(".*.tmp"))
+    assert not list((tmp_path / "serving").rglob(".*.tmp"))
 
 
 def test_a_reader_keeps_the_old_copy_until_it_reconnects(warehouse, tmp_path) -> None:
     serving = tmp_path / "serving"
     publish(warehouse, serving, "run-1")
-    reader = duckdb.connect(str(serving / SERVING_FILE), read_only=True)
+    reader = duckdb.connect(str(current_database(serving)), read_only=True)
     warehouse.execute("insert into marts.fct_referrals values (3), (4)")
     publish(warehouse, serving, "run-2")
     assert reader.execute("select count(*), max(run_id) from fct_referrals, _publication"
                           ).fetchone() == (3, "run-1")
-    reader.close()
-    with duckdb.connect(str(serving / SERVING_FILE), read_only=True) as fresh:
+    # Regression (issue 10): while a connection to a path is open, DuckDB hands a new
+    # connection in the same process the same old database; each publication's own path
+    # is new, so a reconnect through current_database() sees the new copy at once.
+    with duckdb.connect(str(current_database(serving)), read_only=True) as fresh:
         assert fresh.execute("select count(*), max(run_id) from fct_referrals, _publication"
                              ).fetchone() == (5, "run-2")
+    reader.close()
 
 
-def test_parquet_link_moves_and_old_folders_go(warehouse, tmp_path) -> None:
+def test_copy_parquet_and_docs_change_together(warehouse, tmp_path) -> None:
     serving = tmp_path / "serving"
-    for run in ("run-1", "run-2", "run-3"):
+    docs = tmp_path / "site"
+    docs.mkdir()
+    for run in ("run-1", "run-2"):
+        (docs / "index.html").write_text(run)
+        warehouse.execute("insert into marts.fct_referrals values (7)")
+        publish(warehouse, serving, run, docs_site=docs, data_docs_site=docs)
+    with duckdb.connect(str(current_database(serving)), read_only=True) as reader:
+        assert reader.execute("select run_id from _publication").fetchone() == ("run-2",)
+    assert (serving / "dbt_docs/index.html").read_text() == "run-2"
+    assert (serving / "data_docs/index.html").read_text() == "run-2"
+    assert (serving / "parquet").resolve().parent == current_database(serving).parent
+
+
+def test_old_publications_and_leftovers_go(warehouse, tmp_path) -> None:
+    serving = tmp_path / "serving"
+    publish(warehouse, serving, "run-1")
+    # What a publish killed midway leaves behind, and the layout before publications had
+    # folders of their own.
+    (serving / "publications" / ".run-x.tmp").mkdir()
+    (serving / ".referral_marts.duckdb.run-y.tmp").write_text("half")
+    (serving / "parquet-run-0").mkdir()
+    for run in ("run-2", "run-3"):
         publish(warehouse, serving, run)
-    assert (serving / "parquet").resolve().name == "parquet-run-3"
-    assert sorted(p.name for p in serving.glob("parquet-*")) == ["parquet-run-2",
-                                                                 "parquet-run-3"]
+    assert sorted(p.name for p in (serving / "publications").iterdir()) == ["run-2", "run-3"]
+    assert current_database(serving).parent.name == "run-3"
+    assert not list(serving.rglob("*.tmp")) and not (serving / "parquet-run-0").exists()
+
+
+def test_clean_leftovers_reports_what_it_removed(tmp_path) -> None:
+    serving = tmp_path / "serving"
+    (serving / "publications" / ".run-x.tmp").mkdir(parents=True)
+    removed = clean_leftovers(serving)
+    assert [p.name for p in removed] == [".run-x.tmp"]
+    assert clean_leftovers(tmp_path / "absent") == []
 
 
 def test_serving_copy_opens_while_another_process_writes_the_warehouse(warehouse,

@@ -8,14 +8,20 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.dbt_project import dbt_project, warehouse_env
 from orchestration.resources import WarehouseResource
-from orchestration.settings import WAREHOUSE_POOL
 from orchestration.translator import ReferralWarehouseTranslator
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project,
-            dagster_dbt_translator=ReferralWarehouseTranslator(), pool=WAREHOUSE_POOL)
+            dagster_dbt_translator=ReferralWarehouseTranslator())
 def dbt_warehouse_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
                          warehouse: WarehouseResource) -> Iterator:
     """Build the selected seeds, models and snapshots, and run their tests, in one dbt call."""
     with warehouse_env(warehouse.database_path):
-        yield from dbt.cli(["build"], context=context).stream()
+        invocation = dbt.cli(["build"], context=context)
+        # A dbt process outlives a killed run; the lock file names it so the next run can
+        # stop it (orchestration/recovery.py).
+        warehouse.record_child(invocation.process.pid)
+        try:
+            yield from invocation.stream()
+        finally:
+            warehouse.record_child(None)

@@ -9,7 +9,6 @@ from orchestration.extract.registry import ENTITIES
 from orchestration.extract.spec import EntitySpec
 from orchestration.load.loader import load_entity
 from orchestration.resources import LandingResource, PseudonymizationResource, WarehouseResource
-from orchestration.settings import WAREHOUSE_POOL
 
 FORMAT_KINDS = {"fhir_ndjson": "fhir", "hl7_siu": "hl7", "crm_csv": "csv",
                 "ga4_ndjson": "json"}
@@ -28,8 +27,7 @@ def build_extract_asset(spec: EntitySpec) -> dg.AssetsDefinition:
         group_name=f"{spec.source}_extract",
         description=f"{spec.description} Loaded from `{spec.folder}/` of the landing folder.",
         kinds={"duckdb", FORMAT_KINDS[spec.file_format]},
-        pool=WAREHOUSE_POOL,
-        metadata={"raw_table": f"raw.{spec.table}", "landing_folder": spec.folder},
+            metadata={"raw_table": f"raw.{spec.table}", "landing_folder": spec.folder},
     )
     def extract_load(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                      landing: LandingResource,
@@ -41,6 +39,17 @@ def build_extract_asset(spec: EntitySpec) -> dg.AssetsDefinition:
             table_rows = con.execute(f"select count(*) from raw.{spec.table}").fetchone()[0]
         for reason, count in sorted(report.reasons.items()):
             context.log.warning(f"{spec.table}: {count} record(s) quarantined: {reason}")
+        rejected = {f.file: f.detail for f in report.files if f.status == "rejected"}
+        for file, detail in rejected.items():
+            context.log.warning(f"{spec.table}: file {file} rejected: {detail}")
+        if report.missing_folder:
+            context.log.warning(f"{spec.table}: {report.missing_folder}")
+        # Every FHIR entity reads the manifests; one reports what none of them loads.
+        unloaded = report.unloaded_types if spec.resource_type == "Patient" else {}
+        if unloaded:
+            context.log.warning(
+                "bulk-export manifests list resource types no entity loads (not loaded): "
+                + ", ".join(f"{name} ({count} file(s))" for name, count in unloaded.items()))
         duplicate_files = report.files_with("duplicate_file")
         empty_files = report.files_with("empty")
         return dg.MaterializeResult(metadata={
@@ -52,6 +61,9 @@ def build_extract_asset(spec: EntitySpec) -> dg.AssetsDefinition:
             "files_already_loaded": report.already_loaded,
             "duplicate_files": duplicate_files,
             "empty_files": empty_files,
+            "files_rejected": rejected,
+            "missing_folder": report.missing_folder or "",
+            "unloaded_resource_types": unloaded,
             "dagster/row_count": table_rows,
         })
 

@@ -7,13 +7,33 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.dbt_project import generate_docs
-from orchestration.resources import ServingResource, WarehouseResource
-from orchestration.serving import publish, publish_docs_site
-from orchestration.settings import WAREHOUSE_POOL
+from orchestration.quality.validate import docs_index
+from orchestration.resources import QualityResource, ServingResource, WarehouseResource
+from orchestration.serving import publish
 
 MARTS = ("fct_referrals", "fct_referral_funnel", "fct_referral_leakage",
          "fct_referral_leakage_summary", "dim_referring_providers", "fct_referrer_retention",
          "fct_campaign_performance")
+
+
+class PublicationRefusedError(RuntimeError):
+    """The run had a failure, so its marts are not published."""
+
+
+def run_failures(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """Return what failed in this run so far: failed steps and failed error-level checks.
+
+    Blocking checks already keep this step from running after an error; this also catches a
+    step that crashed outside any check, which Dagster does not treat as blocking.
+    """
+    failures = [f"step {record.step_key} failed" for record in instance.all_logs(
+        run_id, of_type=dg.DagsterEventType.STEP_FAILURE)]
+    for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        evaluation = record.dagster_event.asset_check_evaluation_data
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR:
+            failures.append(f"check {evaluation.asset_key.to_user_string()} "
+                            f"{evaluation.check_name} failed")
+    return failures
 
 
 @dg.asset(
@@ -21,20 +41,27 @@ MARTS = ("fct_referrals", "fct_referral_funnel", "fct_referral_leakage",
     deps=[dg.AssetKey(["marts", name]) for name in MARTS],
     group_name="serving",
     kinds={"duckdb", "parquet"},
-    pool=WAREHOUSE_POOL,
     description="A read-only copy of every mart for BI tools: a DuckDB file and one Parquet "
-                "file per mart, swapped in atomically, with dbt's docs site (docs/bi.md).",
+                "file per mart, with quality results, dbt's docs site and the Data Docs, "
+                "made current all at once (docs/bi.md).",
 )
 def serving_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
-                 serving: ServingResource) -> dg.MaterializeResult:
-    """Publish the marts; the previous copy stays in place until the new one is complete."""
-    with warehouse.connection() as con:
-        publication = publish(con, Path(serving.serving_dir), context.run.run_id)
+                 serving: ServingResource, quality: QualityResource) -> dg.MaterializeResult:
+    """Publish the marts; the previous copy stays current until the new one is complete."""
+    failures = run_failures(context.instance, context.run.run_id)
+    if failures:
+        raise PublicationRefusedError(
+            "not publishing: this run had failures (" + "; ".join(failures) + "); the "
+            "previous serving copy stays current")
+    data_docs = docs_index(Path(quality.quality_dir)).parent
     with tempfile.TemporaryDirectory(prefix="dbt-docs-") as target:
-        site = generate_docs(warehouse.database_path, Path(target))
-        docs = publish_docs_site(Path(serving.serving_dir), site, context.run.run_id)
+        site = generate_docs(warehouse.database_path, Path(target), warehouse.record_child)
+        with warehouse.connection() as con:
+            publication = publish(con, Path(serving.serving_dir), context.run.run_id,
+                                  docs_site=site, data_docs_site=data_docs)
     return dg.MaterializeResult(metadata={
-        "dbt_docs": dg.MetadataValue.url((docs / "index.html").resolve().as_uri()),
+        "publication": dg.MetadataValue.path(str(publication.folder)),
+        "dbt_docs": dg.MetadataValue.path(str(publication.folder / "dbt_docs" / "index.html")),
         "serving_database": dg.MetadataValue.path(str(publication.database)),
         "parquet_folder": dg.MetadataValue.path(str(publication.parquet_dir)),
         "tables": publication.tables,

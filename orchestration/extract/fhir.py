@@ -24,14 +24,72 @@ def json_part(path: str) -> str:
     return f"json(doc->'$.{path}')"
 
 
+# A literal reference, relative (`Type/id`), absolute (`https://.../Type/id`) or versioned
+# (`Type/id/_history/2`): group 2 is the type, group 3 the id.
+LITERAL = "(^|/)({types})/([A-Za-z0-9.-]{{1,64}})(/_history/[^/]+)?$"
+UUID_URN = "^urn:uuid:([0-9A-Fa-f-]{36})$"
+
+
 def ref_id(path: str, resource_type: str) -> str:
-    """Return the id part of a reference of one resource type, or NULL for other types."""
-    return f"nullif(regexp_extract(doc->>'$.{path}', '{resource_type}/([^/]+)$', 1), '')"
+    """Return the id a reference of one resource type points at, or NULL for other types.
+
+    Relative, absolute and versioned references give the id after the type; a `urn:uuid:`
+    reference (bulk exports and bundles use them) gives the uuid, which is the referenced
+    resource's id in a bulk export.
+    """
+    reference = f"doc->>'$.{path}'"
+    pattern = LITERAL.format(types=resource_type)
+    return (f"coalesce(nullif(regexp_extract({reference}, '{pattern}', 3), ''), "
+            f"nullif(regexp_extract({reference}, '{UUID_URN}', 1), ''))")
 
 
-def ref_type(path: str) -> str:
-    """Return the resource type a reference points at."""
-    return f"nullif(regexp_extract(doc->>'$.{path}', '([A-Za-z]+)/[^/]+$', 1), '')"
+def reference_key(path: str, types: tuple[str, ...]) -> str:
+    """Return one canonical key for a reference to a practitioner, role, organization, place.
+
+    Every shape FHIR R4 allows becomes a key that dbt resolves against the referenced
+    resources (int_fhir_reference_targets):
+    - literal (relative, absolute, versioned): `Type/id`;
+    - `urn:uuid:<uuid>`: itself (the target's id is the uuid);
+    - conditional `Type?identifier=system|value`: `Type?system|value`;
+    - logical (an `identifier` without `reference`): `Type?system|value` (`?system|value`
+      when the reference does not say its type);
+    - contained `#id`: `Type?system|value` of the contained resource's NPI, else its first
+      identifier; `#` alone when it has none (unresolvable, and reported as such);
+    - a Patient: `Patient` alone: a self-referral carries no patient identifier here.
+    """
+    reference = f"doc->>'$.{path}.reference'"
+    alternatives = "|".join(types)
+    literal = LITERAL.format(types=alternatives)
+    contained = (f"list_filter(try_cast(doc->'$.contained' as json[]), "
+                 f"lambda c: '#' || (c->>'id') = {reference})[1]")
+    contained_identifier = (
+        f"coalesce(list_filter(try_cast({contained}->'identifier' as json[]), "
+        f"lambda i: i->>'system' = '{NPI_SYSTEM}')[1], "
+        f"try_cast({contained}->'identifier' as json[])[1])")
+    return f"""case
+        when {reference} = 'Patient' or regexp_matches({reference}, '(^|/)Patient/')
+            or doc->>'$.{path}.type' = 'Patient' then 'Patient'
+        when regexp_matches({reference}, '{literal}')
+            then regexp_extract({reference}, '{literal}', 2) || '/'
+                || regexp_extract({reference}, '{literal}', 3)
+        when regexp_matches({reference}, '{UUID_URN}') then {reference}
+        when regexp_matches({reference}, '^({alternatives})\\?identifier=')
+            then regexp_extract({reference}, '^([A-Za-z]+)\\?', 1) || '?'
+                || url_decode(regexp_extract({reference}, 'identifier=([^&]*)', 1))
+        when starts_with({reference}, '#') then coalesce(
+            ({contained}->>'resourceType') || '?' || ({contained_identifier}->>'system')
+                || '|' || ({contained_identifier}->>'value'), '#')
+        when {reference} is null and doc->>'$.{path}.identifier.value' is not null
+            then coalesce(doc->>'$.{path}.type', '') || '?'
+                || coalesce(doc->>'$.{path}.identifier.system', '') || '|'
+                || (doc->>'$.{path}.identifier.value')
+        when {reference} is not null then 'unrecognized'
+    end"""
+
+
+def identifier_key() -> str:
+    """Return `system|value` of a resource's first identifier (conditional references use it)."""
+    return ("(doc->>'$.identifier[0].system') || '|' || (doc->>'$.identifier[0].value')")
 
 
 def identifier(system: str, array: str = "identifier") -> str:
@@ -53,6 +111,11 @@ def extension(url: str, value_path: str) -> str:
 
 
 PATIENT_KEY = "patient_key"
+PRACTITIONER = ("Practitioner", "PractitionerRole")
+ORGANIZATION = ("Organization",)
+LOCATION = ("Location",)
+REQUESTER = ("Practitioner", "PractitionerRole", "Organization")
+PERFORMER = ("Practitioner", "PractitionerRole", "Organization")
 
 
 def _common(resource: str) -> tuple[Column, ...]:
@@ -90,6 +153,8 @@ FHIR_ENTITIES: tuple[EntitySpec, ...] = (
           Column("is_active", text("active"), "BOOLEAN")),
     _spec("Practitioner", "practitioner", "Clinicians with their NPI and primary taxonomy.",
           Column("npi", identifier(NPI_SYSTEM)),
+          Column("identifier_key", identifier_key(),
+                 description="system|value of the first identifier (conditional references)."),
           Column("family_name", text("name[0].family")),
           Column("given_name", text("name[0].given[0]")),
           Column("taxonomy_code", text("qualification[0].code.coding[0].code")),
@@ -97,15 +162,17 @@ FHIR_ENTITIES: tuple[EntitySpec, ...] = (
           Column("is_active", text("active"), "BOOLEAN")),
     _spec("PractitionerRole", "practitioner_role",
           "Which organization and location a practitioner works for, in which specialty.",
-          Column("practitioner_id", ref_id("practitioner.reference", "Practitioner")),
-          Column("organization_id", ref_id("organization.reference", "Organization")),
-          Column("location_id", ref_id("location[0].reference", "Location")),
+          Column("identifier_key", identifier_key()),
+          Column("practitioner_reference", reference_key("practitioner", PRACTITIONER)),
+          Column("organization_reference", reference_key("organization", ORGANIZATION)),
+          Column("location_reference", reference_key("location[0]", LOCATION)),
           Column("specialty_code", text("specialty[0].coding[0].code")),
           Column("is_active", text("active"), "BOOLEAN")),
     _spec("Organization", "organization",
           "The network, its clinics, outside specialty groups, referring practices, payers.",
           Column("name", text("name")),
           Column("npi", identifier(NPI_SYSTEM)),
+          Column("identifier_key", identifier_key()),
           Column("network_status", extension(f"{EXT_BASE}/network-status", "valueCode")),
           Column("type_code", text("type[0].coding[0].code")),
           Column("part_of_organization_id", ref_id("partOf.reference", "Organization")),
@@ -115,6 +182,7 @@ FHIR_ENTITIES: tuple[EntitySpec, ...] = (
           Column("is_active", text("active"), "BOOLEAN")),
     _spec("Location", "location", "Clinic sites where appointments are held.",
           Column("location_code", text("identifier[0].value")),
+          Column("identifier_key", identifier_key()),
           Column("name", text("name")),
           Column("status", text("status")),
           Column("managing_organization_id",
@@ -135,14 +203,13 @@ FHIR_ENTITIES: tuple[EntitySpec, ...] = (
           Column("category_code", text("category[0].coding[0].code")),
           Column("authored_at", text("authoredOn"), "TIMESTAMPTZ"),
           Column(PATIENT_KEY, ref_id("subject.reference", "Patient"), pseudonymize=True),
-          Column("requester_type", ref_type("requester.reference")),
-          Column("requester_id", ref_id("requester.reference", "Practitioner(?:Role)?")),
-          Column("performer_practitioner_id", ref_id("performer[0].reference", "Practitioner")),
-          Column("performer_organization_id",
-                 "coalesce(" + ref_id("performer[0].reference", "Organization") + ", "
-                 + ref_id("performer[1].reference", "Organization") + ")"),
+          Column("requester_reference", reference_key("requester", REQUESTER),
+                 description="Who sent the referral, as a reference key (a practitioner, "
+                             "role, organization or `Patient`)."),
+          Column("performer_reference", reference_key("performer[0]", PERFORMER)),
+          Column("second_performer_reference", reference_key("performer[1]", PERFORMER)),
           Column("performer_type_code", text("performerType.coding[0].code")),
-          Column("location_id", ref_id("locationReference[0].reference", "Location")),
+          Column("location_reference", reference_key("locationReference[0]", LOCATION)),
           Column("coverage_id", ref_id("insurance[0].reference", "Coverage")),
           Column("referral_source_code",
                  extension(f"{EXT_BASE}/referral-source", "valueCoding.code")),
@@ -154,9 +221,11 @@ FHIR_ENTITIES: tuple[EntitySpec, ...] = (
           Column("type_code", text("type[0].coding[0].code")),
           Column(PATIENT_KEY, ref_id("subject.reference", "Patient"), pseudonymize=True),
           Column("based_on_service_request_id", ref_id("basedOn[0].reference", "ServiceRequest")),
-          Column("practitioner_id", ref_id("participant[0].individual.reference", "Practitioner")),
-          Column("location_id", ref_id("location[0].location.reference", "Location")),
-          Column("service_provider_id", ref_id("serviceProvider.reference", "Organization")),
+          Column("practitioner_reference",
+                 reference_key("participant[0].individual", PRACTITIONER)),
+          Column("location_reference", reference_key("location[0].location", LOCATION)),
+          Column("service_provider_reference",
+                 reference_key("serviceProvider", ORGANIZATION)),
           Column("period_start_at", text("period.start"), "TIMESTAMPTZ"),
           Column("period_end_at", text("period.end"), "TIMESTAMPTZ")),
     _spec("Communication", "communication",

@@ -25,6 +25,8 @@ from orchestration.extract.spec import Column, EntitySpec
 
 ENVELOPE_SEGMENTS = frozenset({"FHS", "BHS", "BTS", "FTS"})
 SEGMENT_SPLIT = re.compile(r"\r\n|\r|\n")
+# MLLP framing, as interface engines write it to files: <VT> message <FS><CR>.
+MLLP_START, MLLP_END = "\x0b", "\x1c"
 
 # Field name -> HL7 path (segment.field.repetition.component), evaluated by python-hl7.
 FIELDS: dict[str, str] = {
@@ -61,8 +63,13 @@ def hl7_timestamp_to_iso(value: str) -> str:
 
 
 def split_messages(text: str) -> Iterator[str]:
-    """Yield each message of a batch file, segments joined by carriage returns."""
+    """Yield each message of a batch file, segments joined by carriage returns.
+
+    Segments may end in CR, LF or CRLF; messages may be MLLP-framed; FHS/BHS/BTS/FTS batch
+    envelopes are dropped. A message starts at each MSH segment.
+    """
     current: list[str] = []
+    text = text.replace(MLLP_START, "\r").replace(MLLP_END, "\r")
     for segment in SEGMENT_SPLIT.split(text):
         if not segment.strip():
             continue
@@ -152,8 +159,10 @@ def parse_message(raw: str) -> tuple[str | None, str | None, dict[str, str | Non
     if fields["msh_9_1"] is None:
         return "unparseable_message", "MSH-9 message type is missing", fields
     if fields["msh_9_1"] != "SIU":
+        shown = fields["msh_9_1"] if re.fullmatch(r"[A-Z0-9]{3}", fields["msh_9_1"]) \
+            else "not a message type code"
         return ("unexpected_message_type",
-                f"MSH-9 is {fields['msh_9_1']}, this feed takes SIU messages", fields)
+                f"MSH-9 is {shown}, this feed takes SIU messages", fields)
     if "SCH" not in message.segments:
         return "unparseable_message", "the message has no SCH segment", fields
     for name in TIMESTAMP_FIELDS:
@@ -162,9 +171,23 @@ def parse_message(raw: str) -> tuple[str | None, str | None, dict[str, str | Non
     return None, None, fields
 
 
+def decode(data: bytes) -> str:
+    """Return a file's text: UTF-8 when it is valid UTF-8, else ISO 8859-1.
+
+    HL7 v2's default character set (MSH-18 empty) is ASCII, and senders that go beyond it
+    mostly send 8859-1; decoding that as UTF-8 would lose characters, and 8859-1 decodes any
+    byte, so no file fails here.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("iso-8859-1")
+    return text.removeprefix("\ufeff")
+
+
 def read_records(path: Path) -> Iterator[dict[str, object]]:
     """Yield one record dict per message: number, hash, reject reason and fields."""
-    text = path.read_bytes().decode("utf-8", errors="replace")
+    text = decode(path.read_bytes())
     for number, raw in enumerate(split_messages(text), start=1):
         reason, detail, fields = parse_message(raw)
         record: dict[str, object] = {name: fields.get(name) for name in FIELDS}

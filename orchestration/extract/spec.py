@@ -22,6 +22,10 @@ class Column:
     required: bool = False
     pseudonymize: bool = False
     description: str = ""
+    # JSON sources: the path the column reads and the JSON type it must have when present
+    # (a feed that changes a field's type is quarantined, never loaded as silent NULLs).
+    json_path: str | None = None
+    json_type: str | None = None
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from orchestration.extract.spec import EntitySpec
-from orchestration.load.errors import LandingFolderError, SourceFileError
+from orchestration.load.errors import LandingFolderError
+
+MISSING_FILE = "missing"  # the ledger's file_sha256 for a listed file that is not there
 
 
 @dataclass(frozen=True)
@@ -35,52 +37,110 @@ def _landing_file(landing: Path, path: Path) -> LandingFile:
                        path.stat().st_size)
 
 
-def source_folder(landing: Path, spec: EntitySpec) -> Path:
-    """Return the entity's folder, or raise an error that names what is missing."""
+@dataclass(frozen=True)
+class Rejection:
+    """A landing file that cannot be read as a whole, and why (no content, bounded)."""
+
+    relative: str
+    sha256: str
+    size: int
+    reason: str
+
+
+@dataclass
+class Discovery:
+    """What an entity's folder holds: files to load, files rejected, or no folder at all."""
+
+    files: list[LandingFile] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
+    missing_folder: str | None = None
+    # Resource types bulk-export manifests list that no entity loads, with their file count.
+    unloaded_types: dict[str, int] = field(default_factory=dict)
+
+
+def require_landing(landing: Path) -> None:
+    """Raise an error naming the landing folder when it does not exist (a setting is wrong)."""
     if not landing.is_dir():
         raise LandingFolderError(
             f"landing folder {landing} does not exist; set RW_LANDING_DIR (or the run "
             "config's landing_dir) to the folder your source systems deliver to, or run "
             "`make demo-data` to generate one")
+
+
+def discover(landing: Path, spec: EntitySpec) -> Discovery:
+    """Return the entity's landing files, sorted by relative path, and the rejected ones.
+
+    A missing landing folder is a setting to fix and raises; a source that has delivered
+    nothing yet (its folder is absent) loads nothing and says so, so the other sources and
+    every mart still build.
+    """
+    require_landing(landing)
     folder = landing / spec.folder
     if not folder.is_dir():
-        raise LandingFolderError(
-            f"{folder} does not exist: the {spec.source} source delivers {spec.name} files "
-            f"to {spec.folder}/ inside the landing folder (see docs/sources.md)")
-    return folder
-
-
-def discover(landing: Path, spec: EntitySpec) -> list[LandingFile]:
-    """Return the entity's landing files, sorted by relative path."""
-    folder = source_folder(landing, spec)
+        return Discovery(missing_folder=f"{spec.folder}/ does not exist: the {spec.source} "
+                                        f"source has delivered no {spec.name} files yet")
+    discovery = Discovery()
     if spec.file_format == "fhir_ndjson":
-        paths = _from_manifests(landing, folder, spec)
+        paths = _from_manifests(landing, folder, spec, discovery)
     else:
         paths = [p for p in folder.rglob(spec.pattern) if p.is_file()]
-    return sorted((_landing_file(landing, p) for p in paths), key=lambda f: f.relative)
+    discovery.files = sorted((_landing_file(landing, p) for p in paths),
+                             key=lambda f: f.relative)
+    return discovery
 
 
-def _from_manifests(landing: Path, folder: Path, spec: EntitySpec) -> list[Path]:
-    """Return the NDJSON files that bulk-export manifests list for the spec's resource type."""
+def _from_manifests(landing: Path, folder: Path, spec: EntitySpec,
+                    discovery: Discovery) -> list[Path]:
+    """Return the NDJSON files that bulk-export manifests list for the spec's resource type.
+
+    A manifest that is not a valid bulk-export manifest, or an entry naming a file that is not
+    in the export folder, is rejected with its reason; the other manifests still load.
+    """
+    from orchestration.extract.fhir import FHIR_ENTITIES
+
+    loaded_types = {entity.resource_type for entity in FHIR_ENTITIES}
     paths = []
     for manifest in sorted(folder.rglob("manifest.json")):
         relative = manifest.relative_to(landing).as_posix()
+
+        def reject(reason: str, manifest: Path = manifest, relative: str = relative) -> None:
+            discovery.rejected.append(Rejection(relative, file_sha256(manifest),
+                                                manifest.stat().st_size, reason))
+
         try:
             document = json.loads(manifest.read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise SourceFileError(relative, f"not a valid bulk-export manifest: {error}") from None
+            reject(f"not a valid bulk-export manifest: {type(error).__name__} at "
+                   f"position {getattr(error, 'pos', getattr(error, 'start', '?'))}")
+            continue
         outputs = document.get("output") if isinstance(document, dict) else None
         if not isinstance(outputs, list):
-            raise SourceFileError(relative, "the manifest has no `output` array")
+            reject("the manifest has no `output` array")
+            continue
         for number, entry in enumerate(outputs, start=1):
-            if not isinstance(entry, dict) or "type" not in entry or "url" not in entry:
-                raise SourceFileError(relative, f"output entry {number} lacks `type` or `url`")
-            if entry["type"] != spec.resource_type:
+            if not isinstance(entry, dict) or not isinstance(entry.get("type"), str) \
+                    or not isinstance(entry.get("url"), str):
+                reject(f"output entry {number} lacks a `type` or `url` string")
                 continue
-            name = PurePosixPath(str(entry["url"]).split("?")[0]).name
+            if entry["type"] != spec.resource_type:
+                if entry["type"] not in loaded_types:
+                    name = safe_name(entry["type"], 40)
+                    discovery.unloaded_types[name] = discovery.unloaded_types.get(name, 0) + 1
+                continue
+            name = PurePosixPath(entry["url"].split("?")[0]).name
             path = manifest.parent / name
-            if not path.is_file():
-                raise SourceFileError(relative, f"output entry {number} lists {name}, which "
-                                      "is not in the export folder")
+            if not name or not path.is_file():
+                missing = (manifest.parent / name).relative_to(landing).as_posix() \
+                    if name else relative
+                discovery.rejected.append(Rejection(
+                    missing, MISSING_FILE, 0, f"{relative} output entry {number} lists "
+                    f"{safe_name(name)}, which is not in the export folder"))
+                continue
             paths.append(path)
     return paths
+
+
+def safe_name(name: str, limit: int = 80) -> str:
+    """Return a file or column name fit for a message: printable, bounded, never content."""
+    printable = "".join(ch if ch.isprintable() else "?" for ch in name)
+    return printable if len(printable) <= limit else printable[:limit] + "..."

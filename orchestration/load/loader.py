@@ -19,7 +19,9 @@ import duckdb
 import pyarrow as pa
 
 from orchestration.extract import crm, siu
+from orchestration.extract.lines import file_lines
 from orchestration.extract.spec import EntitySpec
+from orchestration.load.errors import SourceFileError
 from orchestration.load.landing import LandingFile, discover
 from orchestration.load.pseudonymize import Pseudonymizer
 from orchestration.load.warehouse import LEDGER_TABLE, QUARANTINE_TABLE, RAW_SCHEMA, ensure_tables
@@ -38,8 +40,9 @@ class FileOutcome:
     file: str
     sha256: str
     size: int
-    status: str  # loaded | duplicate_file | empty
+    status: str  # loaded | duplicate_file | empty | rejected
     duplicate_of: str | None = None
+    detail: str | None = None  # why a file was rejected: positions and reasons, no content
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
@@ -54,6 +57,8 @@ class LoadReport:
     files: list[FileOutcome] = field(default_factory=list)
     already_loaded: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
+    missing_folder: str | None = None
+    unloaded_types: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows_read(self) -> int:
@@ -78,12 +83,18 @@ class LoadReport:
 def load_entity(con: duckdb.DuckDBPyConnection, spec: EntitySpec, landing: Path,
                 pseudonymizer: Pseudonymizer, run_id: str | None = None,
                 batch_bytes: int = BATCH_BYTES) -> LoadReport:
-    """Load every landing file of ``spec`` not loaded before; return what happened."""
+    """Load every landing file of ``spec`` not loaded before; return what happened.
+
+    A file that cannot be read as a whole is rejected (a ledger row with the reason) and the
+    other files still load; a file already rejected in the same content is not retried.
+    """
     run_id = run_id or uuid.uuid4().hex
     ensure_tables(con, spec)
     pseudonymizer.register(con)
     report = LoadReport(spec, run_id)
-    files = discover(landing, spec)
+    discovery = discover(landing, spec)
+    report.missing_folder = discovery.missing_folder
+    report.unloaded_types = discovery.unloaded_types
     seen = set(con.execute(
         f"select source_file, file_sha256 from {LEDGER_TABLE} where entity = ?",
         [spec.table]).fetchall())
@@ -91,8 +102,10 @@ def load_entity(con: duckdb.DuckDBPyConnection, spec: EntitySpec, landing: Path,
         f"select file_sha256, min(source_file) from {LEDGER_TABLE} "
         "where entity = ? and status = 'loaded' group by 1", [spec.table]).fetchall())
     to_load: list[LandingFile] = []
-    bookkeeping: list[FileOutcome] = []
-    for landing_file in files:
+    bookkeeping: list[FileOutcome] = [
+        FileOutcome(r.relative, r.sha256, r.size, "rejected", detail=r.reason)
+        for r in discovery.rejected if (r.relative, r.sha256) not in seen]
+    for landing_file in discovery.files:
         if (landing_file.relative, landing_file.sha256) in seen:
             report.already_loaded += 1
         elif landing_file.size == 0 or landing_file.sha256 == EMPTY_SHA256:
@@ -109,11 +122,48 @@ def load_entity(con: duckdb.DuckDBPyConnection, spec: EntitySpec, landing: Path,
         _in_transaction(con, lambda: _record_ledger(con, spec, run_id, bookkeeping))
         report.files.extend(bookkeeping)
     for batch in _batches(to_load, batch_bytes):
-        outcomes, reasons = _in_transaction(
-            con, lambda batch=batch: _load_batch(con, spec, batch, run_id))
-        report.files.extend(outcomes)
-        report.reasons.update(reasons)
+        _load_or_reject(con, spec, batch, run_id, report)
     return report
+
+
+def _load_or_reject(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
+                    batch: list[LandingFile], run_id: str, report: LoadReport) -> None:
+    """Load a batch in one transaction; when a file in it cannot be read, find and reject it.
+
+    Only problems of the file's content are rejections. Problems of the machine (disk full,
+    a file that cannot be opened, out of memory) propagate: the run fails, nothing of the
+    batch is recorded, and the next run tries the files again.
+    """
+    try:
+        outcomes, reasons = _in_transaction(
+            con, lambda: _load_batch(con, spec, batch, run_id))
+    except (OSError, MemoryError, duckdb.IOException, duckdb.OutOfMemoryException):
+        raise
+    except Exception as error:  # any other failure is a problem of the file's content
+        if len(batch) > 1:
+            for landing_file in batch:
+                _load_or_reject(con, spec, [landing_file], run_id, report)
+            return
+        landing_file = batch[0]
+        outcome = FileOutcome(landing_file.relative, landing_file.sha256, landing_file.size,
+                              "rejected", detail=rejection_reason(error))
+        _in_transaction(con, lambda: _record_ledger(con, spec, run_id, [outcome]))
+        report.files.append(outcome)
+        return
+    report.files.extend(outcomes)
+    report.reasons.update(reasons)
+
+
+def rejection_reason(error: Exception) -> str:
+    """Return why a file was rejected, without any of its content.
+
+    Our own errors carry positions, field names and reasons only. Anyone else's message
+    (DuckDB's quotes the offending line) is replaced by its type: the message is not kept.
+    """
+    if isinstance(error, SourceFileError):
+        return error.problem
+    return (f"the file could not be read ({type(error).__name__}); it is not in the "
+            f"{'' if error.__class__.__module__ == 'builtins' else 'expected '}format")
 
 
 def _batches(files: list[LandingFile], limit: int) -> Iterator[list[LandingFile]]:
@@ -183,9 +233,11 @@ def _load_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec, batch: list[La
 def _record_ledger(con: duckdb.DuckDBPyConnection, spec: EntitySpec, run_id: str,
                    outcomes: Iterable[FileOutcome]) -> None:
     rows = [(spec.source, spec.table, o.file, o.sha256, o.size, o.status, o.duplicate_of,
-             o.rows_read, o.rows_loaded, o.rows_quarantined, run_id) for o in outcomes]
-    con.executemany(f"insert into {LEDGER_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
-                    rows)
+             o.rows_read, o.rows_loaded, o.rows_quarantined, run_id, o.detail)
+            for o in outcomes]
+    con.executemany(f"""insert into {LEDGER_TABLE} (source, entity, source_file, file_sha256,
+        file_bytes, status, duplicate_of, rows_read, rows_loaded, rows_quarantined, run_id,
+        detail, loaded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())""", rows)
 
 
 # ----- staging a batch of files into _text ------------------------------------------------
@@ -205,52 +257,56 @@ def _stage_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
 
 def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
                   batch: list[LandingFile]) -> None:
-    """Read NDJSON lines with DuckDB's CSV reader (one column, no quoting), parse as JSON.
+    """Split each file into lines (bytes), then decode, parse and extract in DuckDB.
 
-    Rows keep the files' insertion order, so a line's number is its position in the scan
-    minus the position of its file's first line.
+    A record's number is its physical line number. Nothing a line holds can raise: bytes
+    that are not UTF-8, text that is not a JSON object, a document of another resource type
+    and a field of the wrong JSON type each become a quarantine reason.
     """
-    con.execute("create or replace temp table _files (path varchar, relative varchar)")
-    con.executemany("insert into _files values (?, ?)",
-                    [(str(f.path), f.relative) for f in batch])
     expressions, extractions = _share_json_parsing([c.expression for c in spec.columns])
     expressions = ", ".join(f'{e} as "{c.name}"' for e, c in zip(expressions, spec.columns,
                                                                   strict=True))
-    wrong_type = "false"
-    wrong_detail = "null"
+    checks = [("text is null", "'invalid_encoding'", "'line is not valid UTF-8 text'"),
+              ("doc is null", "'unparseable_json'", "'line is not a JSON object'")]
     if spec.resource_type:
-        wrong_type = f"doc->>'$.resourceType' is distinct from '{spec.resource_type}'"
-        wrong_detail = (f"'resourceType is ' || coalesce(doc->>'$.resourceType', 'missing') "
-                        f"|| ', this file holds {spec.resource_type}'")
-    con.execute(f"""
-        insert into _text
-        select _files.relative as _source_file, line_number as _record_number,
-            sha256(line) as _record_hash,
-            case when doc is null then 'unparseable_json'
-                 when {wrong_type} then 'wrong_resource_type' end as _reject_reason,
-            case when doc is null then 'line is not a JSON object'
-                 when {wrong_type} then {wrong_detail} end as _reject_detail,
-            {expressions}
-        from (
-            select filename, line_number, line,
-                case when json_valid(line) and json_type(line) = 'OBJECT'
-                     then cast(line as json) end as doc
+        found = "doc->>'$.resourceType'"
+        checks.append((f"{found} is distinct from '{spec.resource_type}'",
+                       "'wrong_resource_type'",
+                       f"'resourceType is ' || case when {found} is null then 'missing' "
+                       f"when regexp_full_match({found}, '[A-Z][A-Za-z]{{1,40}}') "
+                       f"then {found} else 'not a resource type name' end "
+                       f"|| ', this file holds {spec.resource_type}'"))
+    for column in spec.columns:
+        if column.json_path and column.json_type:
+            found = f"json_type(doc, '{column.json_path}')"
+            checks.append((f"coalesce({found}, 'NULL') not in ('NULL', '{column.json_type}')",
+                           "'unexpected_type'",
+                           f"'{column.json_path} is ' || {found} || ', the {spec.table} "
+                           f"contract expects {column.json_type}'"))
+    reason = "case " + " ".join(f"when {c} then {r}" for c, r, _ in checks) + " end"
+    detail = "case " + " ".join(f"when {c} then {d}" for c, _, d in checks) + " end"
+    for landing_file in batch:
+        con.register("_lines", file_lines(landing_file.path))
+        con.execute(f"""
+            insert into _text
+            select ? as _source_file, line_number as _record_number,
+                coalesce(sha256(text), sha256(line)) as _record_hash,
+                {reason} as _reject_reason,
+                {detail} as _reject_detail,
+                {expressions}
             from (
-                select filename, line,
-                    scan_position - min(scan_position) over (partition by filename) + 1
-                        as line_number
+                select line_number, line, text,
+                    case when json_valid(text) and json_type(text) = 'OBJECT'
+                         then cast(text as json) end as doc
                 from (
-                    select row_number() over () as scan_position, filename, line
-                    from read_csv(?, columns = {{'line': 'VARCHAR'}}, header = false,
-                                  delim = chr(1), quote = '', escape = '',
-                                  auto_detect = false, filename = true,
-                                  max_line_size = 268435456)
+                    select line_number, line,
+                        rtrim(ltrim(try(decode(line)), chr(65279)), chr(10) || chr(13))
+                            as text
+                    from _lines
                 )
-            )
-            where line is not null and trim(line) <> ''
-        ) lines, lateral (select {extractions}) as parsed
-        join _files on _files.path = lines.filename""", [[str(f.path) for f in batch]])
-    con.execute("drop table _files")
+                where text is null or trim(text) <> ''
+            ) lines, lateral (select {extractions}) as parsed""", [landing_file.relative])
+        con.unregister("_lines")
 
 
 TEXT_PATH = re.compile(r"doc->>'(\$[^']*)'")

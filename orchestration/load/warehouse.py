@@ -3,16 +3,19 @@
 The raw schema holds one table per source entity plus two bookkeeping tables:
 `_load_ledger` (one row per landing file processed: its hash, status and counts) and
 `_quarantine` (one row per record that could not be loaded, with the reason). Neither holds
-record content: the landing file and the record number locate the original.
+record content: the landing file and the record number locate the original. A file that
+cannot be read as a whole is a ledger row with status `rejected` and the reason in `detail`.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import duckdb
 
 from orchestration.extract.spec import EntitySpec
+from orchestration.settings import FILE_LOCK_WAIT_SECONDS
 
 RAW_SCHEMA = "raw"
 LEDGER_TABLE = f"{RAW_SCHEMA}._load_ledger"
@@ -38,7 +41,8 @@ create table if not exists {LEDGER_TABLE} (
     rows_loaded bigint not null,
     rows_quarantined bigint not null,
     run_id varchar,
-    loaded_at timestamptz not null
+    loaded_at timestamptz not null,
+    detail varchar
 )"""
 
 QUARANTINE_DDL = f"""
@@ -55,12 +59,29 @@ create table if not exists {QUARANTINE_TABLE} (
 )"""
 
 
-def connect(path: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse file (creating its folder), with UTC as the session time zone."""
+def connect(path: str | Path, read_only: bool = False,
+            lock_wait_seconds: float = FILE_LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse file (creating its folder), with UTC as the session time zone.
+
+    Our own runs never meet each other here (they hold the writer lock), but a process
+    outside them can hold DuckDB's file lock for a while: an analyst's read-only session, or
+    a dbt process a killed run left behind. Opening waits for it with backoff rather than
+    failing the step at once.
+    """
     path = Path(path)
     if not read_only:
         path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=read_only)
+    deadline = time.monotonic() + lock_wait_seconds
+    pause = 0.1
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower() or time.monotonic() >= deadline:
+                raise
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
     con.execute("set TimeZone = 'UTC'")
     return con
 
@@ -69,6 +90,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
     """Create the raw schema, ledger, quarantine and the entity's table; add new columns."""
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     con.execute(LEDGER_DDL)
+    # Warehouses from before file rejections were recorded lack the reason column.
+    con.execute(f"alter table {LEDGER_TABLE} add column if not exists detail varchar")
     con.execute(QUARANTINE_DDL)
     columns = [(c.name, c.sql_type) for c in spec.columns] + list(METADATA_COLUMNS)
     column_sql = ",\n    ".join(f'"{name}" {sql_type}' for name, sql_type in columns)

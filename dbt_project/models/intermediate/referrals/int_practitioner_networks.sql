@@ -4,7 +4,8 @@ with
 
 roles as (
 
-    select * from {{ ref('stg_ehr__practitioner_roles') }}
+    select * from {{ ref('int_practitioner_roles_resolved') }}
+    where practitioner_id is not null
 
 ),
 

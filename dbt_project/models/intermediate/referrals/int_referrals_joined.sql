@@ -4,7 +4,7 @@ with
 
 referrals as (
 
-    select * from {{ ref('stg_ehr__service_requests') }}
+    select * from {{ ref('int_service_requests_resolved') }}
     -- Entered in error: never a real referral.
     where coalesce(status_code, '') <> 'entered-in-error'
 
@@ -101,8 +101,10 @@ final as (
         referrals.patient_key,
         referrals.referring_practitioner_id,
         practitioners.npi as referring_provider_npi,
-        requester_network.organization_id as referring_organization_id,
-        coalesce(requester_network.is_in_network, false) as is_referrer_in_network,
+        coalesce(referrals.requester_organization_id, requester_network.organization_id)
+            as referring_organization_id,
+        coalesce(requester_network.is_in_network, requester_organizations.is_in_network, false)
+            as is_referrer_in_network,
         referrals.receiving_practitioner_id,
         referrals.receiving_organization_id,
         receiving_organizations.organization_name as receiving_organization_name,
@@ -114,10 +116,12 @@ final as (
         coalesce(coverages.payer_class, 'unknown') as payer_class,
         coalesce(referrals.referral_source_code, 'unknown') as source_channel,
         case
-            when coalesce(requester_network.is_in_network, false)
+            when coalesce(requester_network.is_in_network,
+                          requester_organizations.is_in_network, false)
                 and not coalesce(receiving_organizations.is_in_network, false)
                 then 'outbound'
-            when coalesce(requester_network.is_in_network, false) then 'internal'
+            when coalesce(requester_network.is_in_network,
+                          requester_organizations.is_in_network, false) then 'internal'
             else 'inbound'
         end as direction,
         coalesce(appointments.appointment_count, 0) as appointment_count,
@@ -138,6 +142,8 @@ final as (
         on referrals.referring_practitioner_id = practitioners.practitioner_id
     left join practitioner_networks as requester_network
         on referrals.referring_practitioner_id = requester_network.practitioner_id
+    left join organizations as requester_organizations
+        on referrals.requester_organization_id = requester_organizations.organization_id
     left join organizations as receiving_organizations
         on referrals.receiving_organization_id = receiving_organizations.organization_id
     left join locations

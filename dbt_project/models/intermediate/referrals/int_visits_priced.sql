@@ -3,7 +3,7 @@ with
 
 encounters as (
 
-    select * from {{ ref('stg_ehr__encounters') }}
+    select * from {{ ref('int_encounters_resolved') }}
     where status_code = 'finished' and referral_id is not null
 
 ),

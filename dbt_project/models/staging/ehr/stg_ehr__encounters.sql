@@ -15,9 +15,9 @@ final as (
         type_code,
         patient_key,
         based_on_service_request_id as referral_id,
-        practitioner_id,
-        location_id,
-        service_provider_id as organization_id,
+        practitioner_reference,
+        location_reference,
+        service_provider_reference as organization_reference,
         cast(period_start_at as {{ dbt.type_timestamp() }}) as started_at,
         cast(period_end_at as {{ dbt.type_timestamp() }}) as ended_at
 

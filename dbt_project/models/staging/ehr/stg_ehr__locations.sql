@@ -11,6 +11,7 @@ final as (
     select
         location_id,
         location_code,
+        identifier_key,
         name as location_name,
         status as status_code,
         managing_organization_id

@@ -12,6 +12,7 @@ final as (
         organization_id,
         name as organization_name,
         npi,
+        identifier_key,
         network_status,
         coalesce(network_status = 'in-network', false) as is_in_network,
         type_code,

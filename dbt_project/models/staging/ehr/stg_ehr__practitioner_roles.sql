@@ -11,9 +11,10 @@ final as (
 
     select
         practitioner_role_id,
-        practitioner_id,
-        organization_id,
-        location_id,
+        identifier_key,
+        practitioner_reference,
+        organization_reference,
+        location_reference,
         specialty_code,
         is_active
 

@@ -11,6 +11,7 @@ final as (
     select
         practitioner_id,
         npi,
+        identifier_key,
         family_name,
         given_name,
         taxonomy_code,

@@ -30,7 +30,12 @@ trigger_events as (
 final as (
 
     select
-        source.message_control_id as appointment_event_id,
+        -- The message's content is its identity: senders reuse MSH-10 control ids (across
+        -- trigger events, after a restart), and byte-identical re-sends never reach raw.
+        source._record_hash as appointment_event_id,
+        source.message_control_id,
+        source.sending_application,
+        source.sending_facility,
         source.filler_appointment_id as appointment_id,
         source.referral_id as referral_number,
         source.trigger_event,

@@ -30,8 +30,15 @@ final as (
         event_timestamp as event_timestamp_micros,
         {{ epoch_micros_to_timestamp('event_timestamp') }} as event_at,
         user_pseudo_id,
-        {{ dbt.concat(["user_pseudo_id", "'|'", dbt.cast("ga_session_id", dbt.type_string())]) }}
-            as session_id,
+        -- Consent-mode exports carry cookieless events without user_pseudo_id: nothing ties
+        -- one to another, so each is a session of its own (docs/sources.md).
+        case
+            when user_pseudo_id is null then {{ dbt.concat(["'cookieless|'", "_record_hash"]) }}
+            else {{ dbt.concat(["user_pseudo_id", "'|'",
+                                "coalesce(" ~ dbt.cast("ga_session_id", dbt.type_string())
+                                ~ ", 'no-session')"]) }}
+        end as session_id,
+        user_pseudo_id is not null as has_analytics_consent,
         ga_session_id,
         page_location,
         lead_id,

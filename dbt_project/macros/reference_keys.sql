@@ -1,0 +1,30 @@
+{#-
+    Every key a FHIR reference may use to name one resource (docs/sources.md, "References"):
+    its literal `Type/id`, `urn:uuid:<id>`, and `Type?system|value` (and the untyped
+    `?system|value`) for its first identifier and, where it has one, its NPI.
+-#}
+{% macro reference_keys(relation, resource_type, id_column, npi_column=none) %}
+    {%- set npi_system = 'http://hl7.org/fhir/sid/us-npi' -%}
+    {%- set keys = [
+        (dbt.concat(["'" ~ resource_type ~ "/'", id_column]), id_column),
+        (dbt.concat(["'urn:uuid:'", id_column]), id_column),
+        (dbt.concat(["'" ~ resource_type ~ "?'", "identifier_key"]), "identifier_key"),
+        (dbt.concat(["'?'", "identifier_key"]), "identifier_key"),
+    ] -%}
+    {%- if npi_column -%}
+        {%- do keys.append((dbt.concat(["'" ~ resource_type ~ "?" ~ npi_system ~ "|'",
+                                        npi_column]), npi_column)) -%}
+        {%- do keys.append((dbt.concat(["'?" ~ npi_system ~ "|'", npi_column]), npi_column)) -%}
+    {%- endif -%}
+    {%- for key, needed in keys %}
+    select
+        '{{ resource_type }}' as resource_type,
+        {{ id_column }} as resource_id,
+        {{ key }} as reference_key
+    from {{ relation }}
+    where {{ needed }} is not null
+    {%- if not loop.last %}
+    union all
+    {%- endif %}
+    {%- endfor %}
+{% endmacro %}
