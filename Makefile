@@ -42,6 +42,7 @@ run: demo-data
 
 ## Open the Dagster UI on the same code location.
 dev: install
+	$(BIN)/python -m orchestration.dbt_project
 	$(BIN)/dagster dev -m orchestration.definitions
 
 ## The referral dashboard over the published serving copy (http://127.0.0.1:8501).
@@ -57,6 +58,7 @@ lint: install
 
 benchmark: install
 	$(BIN)/python benchmarks/extract_load.py
+	$(BIN)/python benchmarks/ingest.py
 
 clean:
 	rm -rf data .dagster_home target logs

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
 from pathlib import Path
-
-import dagster as dg
+from typing import TYPE_CHECKING
 
 from orchestration import settings
-from orchestration.quality.validate import docs_index
+from orchestration.dbt_manifest import manifest_is_stale
+from orchestration.pending import last_run, pending_work
 from orchestration.writer_lock import Holder, writer_busy
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 EXIT_BUSY = 75  # EX_TEMPFAIL: try again later
 
@@ -59,6 +63,8 @@ def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float
     serving = Path(settings.serving_dir()) / "referral_marts.duckdb"
     if serving.exists():
         print(f"serving copy for BI tools: {serving} (docs/bi.md)")
+    from orchestration.quality.validate import docs_index
+
     docs = docs_index(Path(settings.quality_dir()))
     if docs.exists():
         print(f"data docs: {docs.as_uri()}")
@@ -77,6 +83,9 @@ def run(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="referral-warehouse run")
     parser.add_argument("--landing", help="landing folder (default: $RW_LANDING_DIR)")
     parser.add_argument("--warehouse", help="DuckDB file (default: $RW_WAREHOUSE_PATH)")
+    parser.add_argument("--force", action="store_true",
+                        help="run even when no landing file is new and the dbt project is "
+                             "unchanged since the last good run")
     parser.add_argument("--no-wait", action="store_true",
                         help="exit at once (status 75) if another run is writing the warehouse "
                              "instead of waiting for it")
@@ -92,17 +101,38 @@ def run(argv: list[str]) -> int:
             print(f"the warehouse is being written by {who}; not starting (--no-wait)")
             return EXIT_BUSY
         print(f"the warehouse is being written by {who}; this run waits for it")
+    elif not args.force and not manifest_is_stale():
+        reasons = pending_work(Path(settings.landing_dir()), settings.warehouse_path())
+        if not reasons:
+            print(f"nothing new: no landing file is new and the dbt project is unchanged "
+                  f"since run {last_run(settings.warehouse_path()).run_id}, whose marts are "
+                  "published; nothing to do (--force runs anyway)")
+            return 0
+        print("refreshing: " + "; ".join(reasons))
+    import dagster as dg
+
+    from orchestration.dbt_project import prepare
+
+    prepare()
     from orchestration.definitions import defs  # reads the environment set above
 
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") \
         else dg.DagsterInstance.ephemeral()
     started = time.perf_counter()
     # The console shows warnings and errors only; every event is in the Dagster UI's run log.
+    # dbt's per-node lines (dagster-dbt echoes them to stdout) go to a log file instead.
     log_level = os.environ.get("RW_LOG_LEVEL", "WARNING")
-    result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
-        instance=instance, raise_on_error=False, tags={settings.LAUNCHED_BY_TAG: "command line"},
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
-    return _summarize(result, settings.warehouse_path(), time.perf_counter() - started)
+    log_file = Path(settings.log_dir()) / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    print(f"running; dbt's output goes to {log_file}", flush=True)
+    with log_file.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+        result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
+            instance=instance, raise_on_error=False,
+            tags={settings.LAUNCHED_BY_TAG: "command line"},
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
+    code = _summarize(result, settings.warehouse_path(), time.perf_counter() - started)
+    print(f"dbt's output: {log_file}")
+    return code
 
 
 def main() -> None:

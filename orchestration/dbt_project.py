@@ -11,9 +11,8 @@ from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
+from orchestration.dbt_manifest import REPO_ROOT, manifest_is_stale
 from orchestration.settings import WAREHOUSE_ENV_VAR
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def dbt_executable() -> str:
@@ -30,20 +29,19 @@ def dbt_cli() -> DbtCliResource:
     return DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())
 
 
-def manifest_is_stale() -> bool:
-    """Return whether the manifest is missing or older than any dbt source file."""
-    manifest = dbt_project.manifest_path
-    if not manifest.exists():
-        return True
-    sources = [REPO_ROOT / "dbt_project.yml", *(REPO_ROOT / "profiles").rglob("*"),
-               *(REPO_ROOT / "dbt_project").rglob("*"), *(REPO_ROOT / "seeds").rglob("*")]
-    built = manifest.stat().st_mtime
-    return any(path.is_file() and path.stat().st_mtime > built for path in sources)
+def prepare() -> None:
+    """Parse the dbt project when its manifest is missing or older than any dbt file.
+
+    Dagster reads the manifest to know the dbt assets, so whoever loads the code location
+    calls this first: the command line before a run, `make dev`, the test session. Importing
+    this module does no work, as Dagster's own projects do (`prepare_if_dev` covers
+    `dagster dev` started by hand).
+    """
+    if manifest_is_stale():
+        dbt_cli().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
 
 
-# Dagster reads the manifest to know the dbt assets: parse when dbt files changed since.
-if manifest_is_stale():
-    dbt_cli().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
+dbt_project.prepare_if_dev()
 
 
 @contextmanager
@@ -85,3 +83,7 @@ def generate_docs(warehouse_path: str, target_path: Path,
     for name in DOCS_SITE_FILES:
         shutil.copy2(build / name, site / name)
     return site
+
+
+if __name__ == "__main__":
+    prepare()

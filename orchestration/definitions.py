@@ -7,7 +7,6 @@ import dagster as dg
 from orchestration.assets.dbt_models import dbt_warehouse_assets
 from orchestration.assets.extract_load import EXTRACT_ASSETS
 from orchestration.assets.publish import serving_copy
-from orchestration.checks import EXTRACT_CHECKS
 from orchestration.jobs import refresh_warehouse_job
 from orchestration.quality_checks import SUITE_CHECKS
 from orchestration.resources import default_resources
@@ -16,7 +15,7 @@ from orchestration.sensors import landing_files_sensor
 
 defs = dg.Definitions(
     assets=[*EXTRACT_ASSETS, dbt_warehouse_assets, serving_copy],
-    asset_checks=[*EXTRACT_CHECKS, *SUITE_CHECKS],
+    asset_checks=SUITE_CHECKS,
     jobs=[refresh_warehouse_job],
     schedules=[daily_refresh_schedule],
     sensors=[landing_files_sensor],

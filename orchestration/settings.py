@@ -13,10 +13,12 @@ LANDING_ENV_VAR = "RW_LANDING_DIR"
 WAREHOUSE_ENV_VAR = "RW_WAREHOUSE_PATH"
 QUALITY_ENV_VAR = "RW_QUALITY_DIR"
 SERVING_ENV_VAR = "RW_SERVING_DIR"
+LOG_ENV_VAR = "RW_LOG_DIR"
 DEFAULT_LANDING_DIR = Path("data/landing")
 DEFAULT_WAREHOUSE_PATH = Path("data/warehouse/referral_warehouse.duckdb")
 DEFAULT_QUALITY_DIR = Path("data/quality")
 DEFAULT_SERVING_DIR = Path("data/serving")
+DEFAULT_LOG_DIR = Path("data/logs")
 # How long a run waits for another run that holds the warehouse before it gives up.
 DEFAULT_WRITER_WAIT_SECONDS = 6 * 3600.0
 # How long a connection waits for a DuckDB file lock held by a process outside our runs
@@ -43,3 +45,8 @@ def quality_dir() -> str:
 def serving_dir() -> str:
     """Return where the published copy for BI tools goes: $RW_SERVING_DIR or data/serving."""
     return str(Path(os.environ.get(SERVING_ENV_VAR) or DEFAULT_SERVING_DIR).absolute())
+
+
+def log_dir() -> str:
+    """Return where the command line writes dbt's output: $RW_LOG_DIR or data/logs."""
+    return str(Path(os.environ.get(LOG_ENV_VAR) or DEFAULT_LOG_DIR).absolute())

@@ -23,6 +23,13 @@ LAYOUT = {"fhir": "ehr/export_20260204", "siu": "scheduling", "crm": "crm/intake
           "ga4": "web"}
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Parse the dbt project once, before any test module imports the code location."""
+    from orchestration.dbt_project import prepare
+
+    prepare()
+
+
 @pytest.fixture
 def pseudonymizer() -> Pseudonymizer:
     return Pseudonymizer(TEST_KEY)

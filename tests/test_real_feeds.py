@@ -20,7 +20,7 @@ import pytest
 
 from orchestration.extract import siu
 from orchestration.extract.contracts import generated_sources, sources_path
-from orchestration.extract.registry import ENTITIES, ENTITIES_BY_TABLE
+from orchestration.extract.registry import ENTITIES
 from orchestration.load.warehouse import ensure_tables
 from orchestration.quality.suites import load_suites
 from orchestration.quality.validate import NPI_MACRO

@@ -162,6 +162,15 @@ def test_three_runs_started_together_take_turns(tmp_path: Path, handmade_world: 
     waited = [record.user_message for run in runs for record in instance.all_logs(run.run_id)
               if (record.user_message or "").startswith("waiting for the warehouse")]
     assert len(waited) >= 2 and all(" is writing it" in m for m in waited)
+    # The runs after the first had nothing new to document: the docs site was reused.
+    reused = [run.run_id for run in runs for record in instance.all_logs(run.run_id)
+              if (record.user_message or "").startswith("dbt docs unchanged")]
+    assert len(reused) == 2
+    # And a fourth run has nothing to do at all (issue 11).
+    fourth = _start(root)
+    output, _ = fourth.communicate(timeout=120)
+    assert fourth.returncode == 0 and output.startswith("nothing new:"), output
+    assert len(instance.get_runs()) == 3
     # The warehouse equals one run's: every file loaded once, the marts as a single run's.
     assert _ledger_balances(root / "warehouse.duckdb") == _ledger_balances(
         handmade_world / "warehouse.duckdb")

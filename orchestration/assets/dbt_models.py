@@ -17,7 +17,9 @@ def dbt_warehouse_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
                          warehouse: WarehouseResource) -> Iterator:
     """Build the selected seeds, models and snapshots, and run their tests, in one dbt call."""
     with warehouse_env(warehouse.database_path):
-        invocation = dbt.cli(["build"], context=context)
+        # Unit tests check our SQL, not the data: `make test` runs them
+        # (tests/dbt/test_unit_tests.py); a production run skips their nodes.
+        invocation = dbt.cli(["build", "--exclude", "resource_type:unit_test"], context=context)
         # A dbt process outlives a killed run; the lock file names it so the next run can
         # stop it (orchestration/recovery.py).
         warehouse.record_child(invocation.process.pid)

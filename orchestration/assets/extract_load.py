@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.checks import load_check_results, load_check_specs
 from orchestration.extract.registry import ENTITIES
 from orchestration.extract.spec import EntitySpec
 from orchestration.load.loader import load_entity
@@ -27,7 +28,8 @@ def build_extract_asset(spec: EntitySpec) -> dg.AssetsDefinition:
         group_name=f"{spec.source}_extract",
         description=f"{spec.description} Loaded from `{spec.folder}/` of the landing folder.",
         kinds={"duckdb", FORMAT_KINDS[spec.file_format]},
-            metadata={"raw_table": f"raw.{spec.table}", "landing_folder": spec.folder},
+        metadata={"raw_table": f"raw.{spec.table}", "landing_folder": spec.folder},
+        check_specs=load_check_specs(raw_asset_key(spec)),
     )
     def extract_load(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                      landing: LandingResource,
@@ -37,6 +39,7 @@ def build_extract_asset(spec: EntitySpec) -> dg.AssetsDefinition:
             report = load_entity(con, spec, Path(landing.landing_dir), pseudonymizer,
                                  context.run.run_id)
             table_rows = con.execute(f"select count(*) from raw.{spec.table}").fetchone()[0]
+            checks = load_check_results(con, spec, context.run.run_id)
         for reason, count in sorted(report.reasons.items()):
             context.log.warning(f"{spec.table}: {count} record(s) quarantined: {reason}")
         rejected = {f.file: f.detail for f in report.files if f.status == "rejected"}
@@ -65,7 +68,7 @@ def build_extract_asset(spec: EntitySpec) -> dg.AssetsDefinition:
             "missing_folder": report.missing_folder or "",
             "unloaded_resource_types": unloaded,
             "dagster/row_count": table_rows,
-        })
+        }, check_results=checks)
 
     return extract_load
 

@@ -1,15 +1,22 @@
 """The serving copy: published after the marts are built, never after a failed or blocked run."""
 # No `from __future__ import annotations` here: Dagster reads these annotations at runtime.
 
+import hashlib
 import tempfile
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
+from orchestration.dbt_manifest import project_sha256
 from orchestration.dbt_project import generate_docs
-from orchestration.quality.validate import docs_index
+from orchestration.load.warehouse import LEDGER_TABLE
+from orchestration.pending import record_success
+from orchestration.quality.validate import build_docs
 from orchestration.resources import QualityResource, ServingResource, WarehouseResource
-from orchestration.serving import publish
+from orchestration.serving import DOCS_LINK, current_publication, publish
+
+DOCS_FINGERPRINT = ".fingerprint"
 
 MARTS = ("fct_referrals", "fct_referral_funnel", "fct_referral_leakage",
          "fct_referral_leakage_summary", "dim_referring_providers", "fct_referrer_retention",
@@ -36,6 +43,28 @@ def run_failures(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     return failures
 
 
+def docs_fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """Return what dbt's docs site depends on: the project (its manifest) and the data.
+
+    The site describes models and columns (the project's files) and the tables' statistics
+    (the catalog), which change only when a run loads something: the ledger says whether one
+    did.
+    """
+    digest = hashlib.sha256(project_sha256().encode())
+    digest.update(repr(con.execute(
+        f"select count(*), max(loaded_at) from {LEDGER_TABLE}").fetchone()).encode())
+    return digest.hexdigest()
+
+
+def reusable_docs(serving_dir: Path, fingerprint: str) -> Path | None:
+    """Return the current publication's docs site when it was built for the same state."""
+    folder = current_publication(serving_dir)
+    site = folder / DOCS_LINK if folder else None
+    if site is None or not (site / DOCS_FINGERPRINT).is_file():
+        return None
+    return site if (site / DOCS_FINGERPRINT).read_text() == fingerprint else None
+
+
 @dg.asset(
     key=["serving", "referral_marts"],
     deps=[dg.AssetKey(["marts", name]) for name in MARTS],
@@ -53,12 +82,21 @@ def serving_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource
         raise PublicationRefusedError(
             "not publishing: this run had failures (" + "; ".join(failures) + "); the "
             "previous serving copy stays current")
-    data_docs = docs_index(Path(quality.quality_dir)).parent
+    data_docs = build_docs(Path(quality.quality_dir)).parent
+    serving_dir = Path(serving.serving_dir)
     with tempfile.TemporaryDirectory(prefix="dbt-docs-") as target:
-        site = generate_docs(warehouse.database_path, Path(target), warehouse.record_child)
         with warehouse.connection() as con:
-            publication = publish(con, Path(serving.serving_dir), context.run.run_id,
+            fingerprint = docs_fingerprint(con)
+        site = reusable_docs(serving_dir, fingerprint)
+        if site is None:
+            site = generate_docs(warehouse.database_path, Path(target), warehouse.record_child)
+            (site / DOCS_FINGERPRINT).write_text(fingerprint)
+        else:
+            context.log.info("dbt docs unchanged since the current publication: reused")
+        with warehouse.connection() as con:
+            publication = publish(con, serving_dir, context.run.run_id,
                                   docs_site=site, data_docs_site=data_docs)
+    record_success(warehouse.database_path, context.run.run_id)
     return dg.MaterializeResult(metadata={
         "publication": dg.MetadataValue.path(str(publication.folder)),
         "dbt_docs": dg.MetadataValue.path(str(publication.folder / "dbt_docs" / "index.html")),

@@ -40,3 +40,15 @@ def bytes_lines(data: bytes) -> pa.Table:
         pa.large_binary(), count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
     return pa.table({"line_number": pa.array(np.arange(1, count + 1, dtype=np.int64)),
                      "line": lines})
+
+
+def batch_lines(paths: list[Path]) -> pa.Table:
+    """Return the lines of several files, with ``file_index``, the file's position in paths."""
+    tables = []
+    for index, path in enumerate(paths):
+        lines = file_lines(path)
+        tables.append(lines.add_column(0, "file_index",
+                                       pa.array(np.full(lines.num_rows, index, np.int32))))
+    if not tables:
+        return bytes_lines(b"").add_column(0, "file_index", pa.array([], pa.int32()))
+    return pa.concat_tables(tables)

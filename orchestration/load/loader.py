@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from orchestration.extract import crm, siu
-from orchestration.extract.lines import file_lines
+from orchestration.extract.lines import batch_lines
 from orchestration.extract.spec import EntitySpec
 from orchestration.load.errors import SourceFileError
 from orchestration.load.landing import LandingFile, discover
@@ -285,28 +285,35 @@ def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
                            f"contract expects {column.json_type}'"))
     reason = "case " + " ".join(f"when {c} then {r}" for c, r, _ in checks) + " end"
     detail = "case " + " ".join(f"when {c} then {d}" for c, _, d in checks) + " end"
-    for landing_file in batch:
-        con.register("_lines", file_lines(landing_file.path))
-        con.execute(f"""
-            insert into _text
-            select ? as _source_file, line_number as _record_number,
-                coalesce(sha256(text), sha256(line)) as _record_hash,
-                {reason} as _reject_reason,
-                {detail} as _reject_detail,
-                {expressions}
+    # One statement for the whole batch: a statement per file cost about 20 ms a file (a
+    # year of GA4 is 366 files).
+    con.register("_lines", batch_lines([f.path for f in batch]))
+    con.register("_files", pa.table({"file_index": pa.array(range(len(batch)), pa.int32()),
+                                     "relative": [f.relative for f in batch]}))
+    con.execute(f"""
+        insert into _text
+        select _files.relative as _source_file, line_number as _record_number,
+            coalesce(sha256(text), sha256(line)) as _record_hash,
+            {reason} as _reject_reason,
+            {detail} as _reject_detail,
+            {expressions}
+        from (
+            -- One parse to validate: DuckDB's JSON is text, and every JSON function
+            -- parses it again, so json_valid + json_type + cast cost three parses. A valid
+            -- JSON text that starts with a brace is an object.
+            select file_index, line_number, line, text,
+                case when starts_with(ltrim(text, ' ' || chr(9)), '{{')
+                     then try_cast(text as json) end as doc
             from (
-                select line_number, line, text,
-                    case when json_valid(text) and json_type(text) = 'OBJECT'
-                         then cast(text as json) end as doc
-                from (
-                    select line_number, line,
-                        rtrim(ltrim(try(decode(line)), chr(65279)), chr(10) || chr(13))
-                            as text
-                    from _lines
-                )
-                where text is null or trim(text) <> ''
-            ) lines, lateral (select {extractions}) as parsed""", [landing_file.relative])
-        con.unregister("_lines")
+                select file_index, line_number, line,
+                    rtrim(ltrim(try(decode(line)), chr(65279)), chr(10) || chr(13)) as text
+                from _lines
+            )
+            where text is null or trim(text) <> ''
+        ) lines, lateral (select {extractions}) as parsed
+        join _files on _files.file_index = lines.file_index""")
+    con.unregister("_lines")
+    con.unregister("_files")
 
 
 TEXT_PATH = re.compile(r"doc->>'(\$[^']*)'")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestration.dbt_project import REPO_ROOT
+from orchestration.dbt_manifest import REPO_ROOT
 
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
 SEVERITIES = ("error", "warn")

@@ -1,0 +1,31 @@
+"""dbt's unit tests, run here rather than in every production run (issue 11).
+
+They check our SQL on fixed inputs, so they belong with the code's tests; a production
+`dbt build` excludes them. They need the warehouse's relations to exist, so they run against
+a copy of the hand-made world's warehouse.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from orchestration.dbt_project import REPO_ROOT, dbt_executable
+
+
+def test_every_dbt_unit_test_passes(handmade_world: Path, tmp_path: Path) -> None:
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(handmade_world / "warehouse.duckdb", warehouse)
+    target = tmp_path / "target"
+    done = subprocess.run(
+        [dbt_executable(), "test", "--select", "resource_type:unit_test", "--project-dir",
+         str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT / "profiles"), "--target-path",
+         str(target)],
+        env={**os.environ, "RW_WAREHOUSE_PATH": str(warehouse)}, cwd=REPO_ROOT,
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:]
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    assert len(results) >= 4 and {r["status"] for r in results} == {"pass"}

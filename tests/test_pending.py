@@ -1,0 +1,34 @@
+"""Whether a refresh has anything to do (issue 11): new files or a changed dbt project."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from orchestration.pending import last_run, pending_work, state_path
+
+
+def test_nothing_new_after_a_good_run_until_a_file_or_the_project_changes(
+        handmade_world: Path, tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    shutil.copytree(handmade_world / "landing", landing)
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(handmade_world / "warehouse.duckdb", warehouse)
+    shutil.copy(state_path(handmade_world / "warehouse.duckdb"), state_path(warehouse))
+    assert last_run(warehouse) is not None
+    assert pending_work(landing, warehouse) == []
+
+    # A file changed in place (same name, new content) is new work; so is a new file.
+    web = sorted((landing / "web").glob("*.ndjson"))[0]
+    web.write_text(web.read_text() + web.read_text().splitlines()[0] + "\n")
+    (landing / "crm" / "campaigns" / "campaigns_2.csv").write_text(
+        next((landing / "crm" / "campaigns").glob("*.csv")).read_text())
+    assert pending_work(landing, warehouse) == [
+        "1 new or changed file(s) for crm_campaigns",
+        "1 new or changed file(s) for web_ga4_events"]
+
+    assert pending_work(landing, warehouse, project="another project") == [
+        "the dbt project changed since the last good run"]
+    state_path(warehouse).unlink()
+    assert pending_work(landing, warehouse) == [
+        "no successful run is recorded for this warehouse"]
