@@ -1,6 +1,8 @@
--- One row: the moment the warehouse reports "as of". By default the latest event in the
--- data (a batch warehouse is as fresh as its last delivery, and results stay reproducible);
--- var('as_of_date') overrides it.
+-- One row: the moment the warehouse reports "as of". By default the latest thing that
+-- happened in the data (a batch warehouse is as fresh as its last delivery, and results stay
+-- reproducible): a referral sent, a scheduling message, a finished visit. A planned or
+-- booked visit has not happened, and counting its end moved the moment into the future
+-- (referrals declared leaked before their window passed). var('as_of_date') overrides it.
 with
 
 referrals as (
@@ -18,6 +20,7 @@ appointment_events as (
 encounters as (
 
     select max(ended_at) as latest_at from {{ ref('stg_ehr__encounters') }}
+    where status_code = 'finished'
 
 ),
 
