@@ -162,8 +162,8 @@ def rejection_reason(error: Exception) -> str:
     """
     if isinstance(error, SourceFileError):
         return error.problem
-    return (f"the file could not be read ({type(error).__name__}); it is not in the "
-            f"{'' if error.__class__.__module__ == 'builtins' else 'expected '}format")
+    return (f"the file could not be read as a {type(error).__name__} was raised; its "
+            "content is not in the expected format")
 
 
 def _batches(files: list[LandingFile], limit: int) -> Iterator[list[LandingFile]]:
