@@ -10,12 +10,16 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.data import (
+    FUNNEL_COUNTS,
+    IMMATURE_NOTE,
     SUPPRESS_BELOW,
+    by_month_table,
     is_small,
     quality_docs,
     query,
     serving_database,
     show_count,
+    show_money,
     show_rate,
     suppress_columns,
 )
@@ -44,8 +48,12 @@ with st.sidebar:
                                  key="specialties")
     locations = st.multiselect("Location", sorted(funnel["location_name"].unique()),
                                key="locations")
-    channels = st.multiselect("Source channel", sorted(funnel["source_channel"].unique()),
-                              key="channels")
+    channels = st.multiselect("Source channel",
+                              sorted(funnel["source_channel_name"].unique()), key="channels")
+    directions = st.multiselect("Direction", sorted(funnel["direction_name"].unique()),
+                                key="directions",
+                                help="Outbound referrals are sent out of the network by our "
+                                     "own clinicians: they leak by definition.")
 
 
 def filtered(frame: pd.DataFrame, month: str = "referral_month") -> pd.DataFrame:
@@ -55,7 +63,7 @@ def filtered(frame: pd.DataFrame, month: str = "referral_month") -> pd.DataFrame
         dates = frame[month].dt.date
         keep &= (dates >= first) & (dates <= last)
     for column, chosen in (("specialty_name", specialties), ("location_name", locations),
-                           ("source_channel", channels)):
+                           ("source_channel_name", channels), ("direction_name", directions)):
         if chosen and column in frame:
             keep &= frame[column].isin(chosen)
     return frame[keep]
@@ -65,17 +73,19 @@ tabs = st.tabs(["Funnel", "Leakage", "Referrers", "Retention", "Campaigns", "Dat
 
 with tabs[0]:
     rows = filtered(funnel)
-    totals = rows[["referred_count", "scheduled_count", "attended_count",
-                   "loop_closed_count"]].sum()
-    columns = st.columns(4)
+    totals = rows[list(FUNNEL_COUNTS)].sum()
+    columns = st.columns(6)
     for column, (label, key, previous) in zip(columns, (
             ("Referred", "referred_count", None),
             ("Scheduled", "scheduled_count", "referred_count"),
             ("Attended", "attended_count", "scheduled_count"),
-            ("Loop closed", "loop_closed_count", "attended_count")), strict=True):
+            ("Loop closed", "loop_closed_count", "attended_count"),
+            ("Leaked", "leaked_count", "referred_count"),
+            ("Pending", "pending_count", "referred_count")), strict=True):
         delta = show_rate(totals[key], totals[previous]) if previous else None
+        base = "referred" if key in ("leaked_count", "pending_count") else "previous stage"
         column.metric(label, show_count(totals[key]),
-                      delta=f"{delta} of previous stage" if delta and delta != "-" else None,
+                      delta=f"{delta} of {base}" if delta and delta != "-" else None,
                       delta_color="off", delta_arrow="off")
     stages = pd.DataFrame({"stage": ["1 referred", "2 scheduled", "3 attended",
                                      "4 loop closed"],
@@ -86,29 +96,23 @@ with tabs[0]:
                      for v in stages["referrals"]]]
     st.altair_chart(alt.Chart(stages).mark_bar().encode(x="stage:N", y="referrals:Q"),
                     use_container_width=True)
-    by_month = rows.groupby(rows["referral_month"].dt.strftime("%Y-%m"))[
-        ["referred_count", "scheduled_count", "attended_count", "loop_closed_count"]].sum()
-    by_month["conversion"] = [show_rate(a, r) for a, r in
-                              zip(by_month["attended_count"], by_month["referred_count"],
-                                  strict=True)]
     st.subheader("By month")
-    st.dataframe(suppress_columns(by_month.reset_index(), ["referred_count",
-                                                           "scheduled_count",
-                                                           "attended_count",
-                                                           "loop_closed_count"]),
-                 hide_index=True)
+    st.dataframe(by_month_table(rows), hide_index=True)
+    st.caption(IMMATURE_NOTE)
 
 with tabs[1]:
     leakage = filtered(query("select * from fct_referral_leakage"))
-    by_reason = (leakage.groupby("leakage_reason")
+    by_reason = (leakage.groupby("leakage_reason_name")
                  .agg(referrals=("referral_id", "count"),
                       lost_revenue=("estimated_lost_revenue_amount", "sum"))
                  .reset_index().sort_values("referrals", ascending=False))
     by_reason["lost_revenue"] = [
-        "-" if is_small(count) else f"${value:,.0f}" for value, count in
+        "-" if is_small(count) else show_money(value) for value, count in
         zip(by_reason["lost_revenue"], by_reason["referrals"], strict=True)]
     st.subheader("Leakage by reason")
-    st.dataframe(suppress_columns(by_reason, ["referrals"]), hide_index=True)
+    st.dataframe(suppress_columns(by_reason, ["referrals"]).rename(columns={
+        "leakage_reason_name": "Reason", "referrals": "Referrals",
+        "lost_revenue": "Estimated lost revenue"}), hide_index=True)
     providers = query("select referring_practitioner_id, given_name, family_name, "
                       "practice_name, liaison_name from dim_referring_providers")
     by_referrer = (leakage.groupby("referring_practitioner_id")

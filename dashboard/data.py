@@ -69,3 +69,38 @@ def suppress_columns(frame: pd.DataFrame, count_columns: list[str]) -> pd.DataFr
     for column in count_columns:
         shown[column] = [show_count(value) for value in frame[column]]
     return shown
+
+
+FUNNEL_COUNTS = {"referred_count": "Referred", "scheduled_count": "Scheduled",
+                 "attended_count": "Attended", "loop_closed_count": "Loop closed",
+                 "leaked_count": "Leaked", "pending_count": "Pending"}
+IMMATURE_NOTE = ("Months marked \"open\" still have referrals inside their leakage window "
+                 "(30 days after the month ends): their conversion will rise and their "
+                 "leakage will change as outcomes arrive (docs/metrics.md, Maturity).")
+
+
+def show_money(amount: float | None) -> str:
+    """Return an amount in USD as money text, '-' when unknown."""
+    if amount is None or pd.isna(amount):
+        return "-"
+    return f"${amount:,.2f}"
+
+
+def by_month_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Return funnel counts by referral month, in words, with rates and maturity.
+
+    Conversion and leakage are ratios of the month's sums; "open" marks a month whose
+    referrals are still inside their leakage window.
+    """
+    months = rows.groupby(rows["referral_month"].dt.strftime("%Y-%m"))
+    table = months[list(FUNNEL_COUNTS)].sum()
+    table["conversion"] = [show_rate(a, r) for a, r in
+                           zip(table["attended_count"], table["referred_count"], strict=True)]
+    table["leakage"] = [show_rate(a, r) for a, r in
+                        zip(table["leaked_count"], table["referred_count"], strict=True)]
+    table["window"] = ["closed" if closed else "open: still maturing"
+                       for closed in months["is_window_closed"].all()]
+    shown = suppress_columns(table.reset_index(), list(FUNNEL_COUNTS))
+    return shown.rename(columns={"referral_month": "Month", **FUNNEL_COUNTS,
+                                 "conversion": "Conversion", "leakage": "Leakage rate",
+                                 "window": "Window"})

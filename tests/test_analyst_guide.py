@@ -12,13 +12,23 @@ GUIDE = Path(__file__).parents[1] / "docs" / "analyst-guide.md"
 
 def test_the_guide_s_queries_run_on_the_serving_copy(handmade_world: Path) -> None:
     queries = re.findall(r"```sql\n(.*?)```", GUIDE.read_text(), flags=re.S)
-    assert len(queries) == 5
+    assert len(queries) == 6
     with duckdb.connect(str(handmade_world / "serving" / "referral_marts.duckdb"),
                         read_only=True) as con:
         answers = [con.execute(query).fetchall() for query in queries]
-    # Worked out in tests/fixtures/handmade/README.md: 11 referred, 5 attended; the top
-    # referrer of three sent 5 of 10 referrals.
-    assert answers[0] == [("Cardiology", 11, 5, 0.455)] and answers[3] == [(0.5,)]
-    # Last touch: CMP-1 spent 300 + 200 and earned nothing; CMP-2 spent 80 and earned 280.
+    # Worked out in tests/fixtures/handmade/README.md: 13 referred, 5 attended; the top
+    # referrer of three sent 5 of 11 referrals; six leaked, one for each reason.
+    assert answers[0] == [("Cardiology", 13, 5, 0.385)]
+    assert [r[:2] for r in answers[1]] == [
+        ("Booked slot passed with no outcome", 1), ("Cancelled and not rebooked", 1),
+        ("Never scheduled", 1), ("No-show and not rebooked", 1), ("Referral withdrawn", 1),
+        ("Sent out of network", 1)]
+    assert [round(r[0], 4) for r in answers[3]] == [0.4545]
+    # Last touch: CMP-1 spent 300 + 200 and earned nothing; CMP-2 spent 80 and earned 280;
+    # CMP-3 spent nothing, so it has no ROI.
     assert dict((r[0], r[3]) for r in answers[4]) == {"Cardiology paid search": -1.0,
-                                                      "Heart health email": 2.5}
+                                                      "Heart health email": 2.5,
+                                                      "Heart health newsletter": None}
+    # Only January's window has closed: 6 referred, 4 leaked (8, 3, 11, 13), none never
+    # scheduled.
+    assert [r[1:] for r in answers[5]] == [(6, 4, 0, 0.667)]

@@ -45,27 +45,40 @@ def test_funnel_numbers_equal_the_marts(app, handmade_world: Path) -> None:
         sums = con.execute("select sum(referred_count), sum(scheduled_count), "
                            "sum(attended_count), sum(loop_closed_count) "
                            "from fct_referral_funnel").fetchone()
-    assert sums == (11, 8, 5, 2)  # the hand-made world's funnel, worked out on paper
-    assert _metrics(app(threshold=1)) == {"Referred": "11", "Scheduled": "8",
-                                          "Attended": "5", "Loop closed": "2"}
+    assert sums == (13, 9, 5, 2)  # the hand-made world's funnel, worked out on paper
+    assert _metrics(app(threshold=1)) == {"Referred": "13", "Scheduled": "9",
+                                          "Attended": "5", "Loop closed": "2",
+                                          "Leaked": "6", "Pending": "2"}
+
+
+def test_immature_months_are_marked(app) -> None:
+    months = app(threshold=1).dataframe[0].value
+    assert list(months["Month"]) == ["2026-01", "2026-02", "2026-03"]
+    assert list(months["Window"]) == ["closed", "open: still maturing",
+                                      "open: still maturing"]
+    assert list(months["Referred"]) == ["6", "4", "3"]
 
 
 def test_small_cells_are_suppressed(app) -> None:
-    assert _metrics(app()) == {"Referred": "11", "Scheduled": "<11", "Attended": "<11",
-                               "Loop closed": "<11"}
+    assert _metrics(app()) == {"Referred": "13", "Scheduled": "<11", "Attended": "<11",
+                               "Loop closed": "<11", "Leaked": "<11", "Pending": "<11"}
     leakage = app().dataframe[1].value
-    assert set(leakage["referrals"]) == {"<11"} and set(leakage["lost_revenue"]) == {"-"}
+    assert set(leakage["Referrals"]) == {"<11"}
+    assert set(leakage["Estimated lost revenue"]) == {"-"}
 
 
 def test_filters_change_the_numbers(app) -> None:
     at = app(threshold=1)
     at.select_slider(key="months").set_value((date(2026, 1, 1), date(2026, 1, 1))).run()
-    assert _metrics(at) == {"Referred": "4", "Scheduled": "3", "Attended": "2",
-                            "Loop closed": "1"}
+    assert _metrics(at) == {"Referred": "6", "Scheduled": "4", "Attended": "2",
+                            "Loop closed": "1", "Leaked": "4", "Pending": "0"}
+    at.multiselect(key="directions").set_value(["Inbound"]).run()
+    assert _metrics(at)["Referred"] == "5"
+    at.multiselect(key="directions").set_value([])
     at.select_slider(key="months").set_value((date(2026, 1, 1), date(2026, 3, 1)))
-    at.multiselect(key="channels").set_value(["ad"]).run()
+    at.multiselect(key="channels").set_value(["Paid advertising"]).run()
     assert _metrics(at) == {"Referred": "2", "Scheduled": "2", "Attended": "1",
-                            "Loop closed": "0"}
+                            "Loop closed": "0", "Leaked": "0", "Pending": "1"}
 
 
 def test_attribution_model_is_selectable(app) -> None:
@@ -77,6 +90,8 @@ def test_attribution_model_is_selectable(app) -> None:
         return dict(zip(table["campaign_name"], table["leads"], strict=True))
 
     assert leads("first_touch") == {"Cardiology paid search": "2",
-                                    "Heart health email": "0"}
+                                    "Heart health email": "0",
+                                    "Heart health newsletter": "1"}
     assert leads("last_touch") == {"Cardiology paid search": "1",
-                                   "Heart health email": "1"}
+                                   "Heart health email": "1",
+                                   "Heart health newsletter": "1"}

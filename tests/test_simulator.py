@@ -81,3 +81,20 @@ def test_referral_volume_follows_the_80_20_rule() -> None:
     weights = sorted((d.weight for d in world.community_referrers), reverse=True)
     top_share = sum(weights[: len(weights) // 5]) / sum(weights)
     assert len(weights) > 100 and top_share == pytest.approx(0.80, abs=0.005)
+
+
+def test_the_simulators_code_lists_agree_with_the_seeds() -> None:
+    """Seeds are the one home of code lists; the simulator writes source data with them
+    (and writes its deliberate defects with codes the seeds do not hold)."""
+    from orchestration.quality.suites import seed_values
+    from source_simulator import simulation, siu, world
+
+    assert {code for code, _ in simulation.ACTIVITY_TYPES} == set(
+        seed_values("liaison_activity_types.activity_type"))
+    assert set(siu.TRIGGERS) == set(seed_values("siu_trigger_events.trigger_event"))
+    assert {s.code for s in world.SPECIALTIES} <= set(
+        seed_values("specialty_taxonomy.taxonomy_code"))
+    assert {payer[2] for payer in world.PAYERS} <= set(
+        seed_values("payer_classes.payer_class_code"))
+    assert not set(simulation.INVALID_STATUSES) & set(
+        seed_values("service_request_statuses.status_code"))

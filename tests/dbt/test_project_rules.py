@@ -138,3 +138,16 @@ def test_every_built_column_is_documented(manifest: dict, handmade_world: Path) 
             from information_schema.columns
             where table_schema in ('staging', 'intermediate', 'marts')""").fetchall())
     assert built - documented == set()
+
+
+def test_leakage_summary_has_one_count_per_reason_of_the_seed(manifest: dict) -> None:
+    """The seed is the list's home: the summary's reason columns (and so the macro that
+    writes them, which the contract ties to the YAML) follow it, in its order."""
+    import csv
+
+    with (REPO_ROOT / "seeds" / "leakage_reasons.csv").open(encoding="utf-8") as seed:
+        reasons = [row["leakage_reason"] for row in csv.DictReader(seed)]
+    columns = list(_models(manifest)["fct_referral_leakage_summary"]["columns"])
+    reason_columns = [c.removesuffix("_count") for c in columns if c.endswith("_count")
+                      and c not in {"referred_count", "leaked_count", "pending_count"}]
+    assert reason_columns == reasons

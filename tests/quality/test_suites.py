@@ -141,3 +141,36 @@ def test_blocking_failure_stops_the_marts_and_keeps_the_previous_ones(tmp_path: 
     assert marts() == before
     with duckdb.connect(str(published), read_only=True) as reader:
         assert reader.execute("select run_id from _publication").fetchone() == publication
+
+
+def test_code_lists_come_from_the_seeds_and_only_from_them() -> None:
+    """Every value set naming a seed gets exactly that seed's values; no suite spells out a
+    list of codes a seed already holds (it would drift from the seed the models join)."""
+    import csv
+
+    from orchestration.quality.suites import SEEDS_DIR, seed_values
+
+    seed_columns = {}
+    for path in SEEDS_DIR.glob("*.csv"):
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        for column in rows[0]:
+            seed_columns[f"{path.stem}.{column}"] = {row[column] for row in rows}
+    from_seeds = 0
+    for suite in load_suites():
+        raw = {e["meta"]["rule"]: e for e in json.loads(suite.path.read_text())["expectations"]}
+        for expectation in suite.expectations:
+            value_set = expectation["kwargs"].get("value_set")
+            if value_set is None:
+                continue
+            reference = expectation["meta"].get("value_set_seed")
+            if reference:
+                from_seeds += 1
+                assert value_set == seed_values(reference) and value_set
+                assert "value_set" not in raw[expectation["meta"]["rule"]]["kwargs"]
+                continue
+            codes = {v for v in value_set if isinstance(v, str)}
+            for column, values in seed_columns.items():
+                assert len(codes & values) < 2, \
+                    f"{suite.name}: {expectation['meta']['rule']} lists codes of {column}"
+    assert from_seeds >= 10

@@ -1,4 +1,7 @@
--- One row per referral number seen in scheduling: its appointments, what became of them.
+-- One row per referral number with a booked appointment: its appointments and what became of
+-- them. "Scheduled" means a booking happened: an appointment counts only once a message shows
+-- it booked (S12, S13 or S14: seed siu_trigger_events.is_booking). A cancellation, deletion or
+-- no-show for an appointment never seen booked does not schedule the referral.
 with
 
 events as (
@@ -8,9 +11,32 @@ events as (
 
 ),
 
+booked_appointments as (
+
+    select
+        referral_number,
+        appointment_id,
+        min(event_at) as booked_at
+    from events
+    where is_booking
+    group by referral_number, appointment_id
+
+),
+
+booked_events as (
+
+    select events.*
+    from events
+    inner join booked_appointments
+        on events.referral_number = booked_appointments.referral_number
+        and events.appointment_id = booked_appointments.appointment_id
+
+),
+
 last_event_per_appointment as (
 
     select
+        referral_number,
         appointment_id,
         event_type as last_event_type,
         event_at as last_event_at,
@@ -19,10 +45,10 @@ last_event_per_appointment as (
         select
             *,
             row_number() over (
-                partition by appointment_id
+                partition by referral_number, appointment_id
                 order by event_at desc, appointment_event_id desc
             ) as event_rank
-        from events
+        from booked_events
     ) as ranked
     where event_rank = 1
 
@@ -31,13 +57,12 @@ last_event_per_appointment as (
 appointments as (
 
     select
-        events.referral_number,
-        events.appointment_id,
-        min(events.event_at) as booked_at,
-        sum(case when events.event_type = 'rescheduled' then 1 else 0 end)
-            as reschedule_count
-    from events
-    group by events.referral_number, events.appointment_id
+        referral_number,
+        appointment_id,
+        min(event_at) as first_event_at,
+        sum(case when event_type = 'rescheduled' then 1 else 0 end) as reschedule_count
+    from booked_events
+    group by referral_number, appointment_id
 
 ),
 
@@ -45,6 +70,7 @@ appointment_outcomes as (
 
     select
         appointments.*,
+        booked_appointments.booked_at,
         last_event_per_appointment.last_event_at,
         last_event_per_appointment.last_slot_start_at,
         case
@@ -55,11 +81,15 @@ appointment_outcomes as (
         end as outcome,
         row_number() over (
             partition by appointments.referral_number
-            order by appointments.booked_at desc, appointments.appointment_id desc
+            order by booked_appointments.booked_at desc, appointments.appointment_id desc
         ) as recency_rank
     from appointments
+    inner join booked_appointments
+        on appointments.referral_number = booked_appointments.referral_number
+        and appointments.appointment_id = booked_appointments.appointment_id
     inner join last_event_per_appointment
-        on appointments.appointment_id = last_event_per_appointment.appointment_id
+        on appointments.referral_number = last_event_per_appointment.referral_number
+        and appointments.appointment_id = last_event_per_appointment.appointment_id
 
 ),
 

@@ -1,4 +1,5 @@
--- One row per referral: its funnel stage, access times, and whether (and why) it leaked.
+-- One row per referral: its funnel stage, access times, whether (and why) it leaked, whether
+-- its window has closed, and the labels of its codes (from the seeds).
 -- Rules are in docs/metrics.md; the window is var('leakage_window_days').
 with
 
@@ -14,6 +15,30 @@ reporting_dates as (
 
 ),
 
+funnel_stages as (
+
+    select * from {{ ref('funnel_stages') }}
+
+),
+
+leakage_reasons as (
+
+    select * from {{ ref('leakage_reasons') }}
+
+),
+
+directions as (
+
+    select * from {{ ref('referral_directions') }}
+
+),
+
+channels as (
+
+    select * from {{ ref('referral_source_channels') }}
+
+),
+
 milestones as (
 
     select
@@ -23,13 +48,15 @@ milestones as (
         (referrals.first_scheduled_at is not null or referrals.first_visit_at is not null)
             as has_scheduled,
         (referrals.loop_closed_at is not null and referrals.first_visit_at is not null)
-            as has_loop_closed
+            as has_loop_closed,
+        {{ dbt.dateadd('day', var('leakage_window_days'), 'referrals.referred_at') }}
+            <= reporting_dates.as_of_at as is_window_closed
     from referrals
     cross join reporting_dates
 
 ),
 
-final as (
+classified as (
 
     select
         milestones.*,
@@ -44,28 +71,52 @@ final as (
         case when has_loop_closed
             then {{ dbt.datediff('first_visit_at', 'loop_closed_at', 'day') }}
         end as days_to_loop_close,
+        -- A revoked referral leaks at once; its reason is what became of its last booked
+        -- appointment when that was cancelled or missed, else referral_revoked.
         case
             when direction = 'outbound' then 'outbound_out_of_network'
             when has_attended then null
-            when not has_scheduled
-                and {{ dbt.dateadd('day', var('leakage_window_days'), 'referred_at') }}
-                <= as_of_at
-                then 'never_scheduled'
             when last_appointment_outcome = 'cancelled'
-                and {{ dbt.dateadd('day', var('leakage_window_days'),
-                                   'last_appointment_event_at') }} <= as_of_at
+                and (is_closed_without_visit
+                     or {{ dbt.dateadd('day', var('leakage_window_days'),
+                                       'last_appointment_event_at') }} <= as_of_at)
                 then 'cancelled_not_rebooked'
             when last_appointment_outcome = 'no_show'
-                and {{ dbt.dateadd('day', var('leakage_window_days'),
-                                   'last_appointment_event_at') }} <= as_of_at
+                and (is_closed_without_visit
+                     or {{ dbt.dateadd('day', var('leakage_window_days'),
+                                       'last_appointment_event_at') }} <= as_of_at)
                 then 'no_show_not_rebooked'
+            when is_closed_without_visit then 'referral_revoked'
+            when not has_scheduled and is_window_closed then 'never_scheduled'
+            when last_appointment_outcome = 'booked'
+                and {{ dbt.dateadd('day', var('leakage_window_days'),
+                                   'last_appointment_slot_at') }} <= as_of_at
+                then 'booked_slot_passed'
         end as leakage_reason
     from milestones
 
+),
+
+final as (
+
+    select
+        classified.*,
+        classified.leakage_reason is not null as is_leaked,
+        (classified.leakage_reason is null and not classified.has_attended) as is_pending,
+        funnel_stages.funnel_stage_name,
+        leakage_reasons.leakage_reason_name,
+        directions.direction_name,
+        coalesce(channels.channel_name, 'Unknown') as source_channel_name
+    from classified
+    left join funnel_stages
+        on classified.funnel_stage = funnel_stages.funnel_stage
+    left join directions
+        on classified.direction = directions.direction
+    left join leakage_reasons
+        on classified.leakage_reason = leakage_reasons.leakage_reason
+    left join channels
+        on classified.source_channel = channels.channel_code
+
 )
 
-select
-    *,
-    leakage_reason is not null as is_leaked,
-    (leakage_reason is null and not has_attended) as is_pending
-from final
+select * from final

@@ -34,6 +34,12 @@ locations as (
 
 ),
 
+statuses as (
+
+    select * from {{ ref('service_request_statuses') }}
+
+),
+
 specialties as (
 
     select * from {{ ref('specialty_taxonomy') }}
@@ -95,6 +101,9 @@ final as (
         referrals.referral_id,
         referrals.referral_number,
         referrals.status_code,
+        coalesce(statuses.status_name, 'Unknown') as status_name,
+        -- Closed without a visit (revoked): seed service_request_statuses.
+        coalesce(statuses.is_closed_without_visit, false) as is_closed_without_visit,
         referrals.priority,
         referrals.referred_at,
         cast({{ dbt.date_trunc('month', 'referrals.referred_at') }} as date) as referral_month,
@@ -114,6 +123,7 @@ final as (
         referrals.specialty_code,
         coalesce(specialties.specialty_name, 'Unknown') as specialty_name,
         coalesce(coverages.payer_class, 'unknown') as payer_class,
+        coalesce(coverages.payer_class_name, 'Unknown') as payer_class_name,
         coalesce(referrals.referral_source_code, 'unknown') as source_channel,
         case
             when coalesce(requester_network.is_in_network,
@@ -130,6 +140,7 @@ final as (
         coalesce(appointments.no_show_count, 0) as no_show_count,
         appointments.last_appointment_outcome,
         appointments.last_appointment_event_at,
+        appointments.last_appointment_slot_at,
         appointments.first_scheduled_at,
         visit_summary.first_visit_at,
         coalesce(visit_summary.visit_count, 0) as visit_count,
@@ -148,6 +159,8 @@ final as (
         on referrals.receiving_organization_id = receiving_organizations.organization_id
     left join locations
         on referrals.location_id = locations.location_id
+    left join statuses
+        on referrals.status_code = statuses.status_code
     left join specialties
         on referrals.specialty_code = specialties.taxonomy_code
     left join coverages

@@ -1,26 +1,42 @@
 -- One row: the moment the warehouse reports "as of". By default the latest thing that
 -- happened in the data (a batch warehouse is as fresh as its last delivery, and results stay
--- reproducible): a referral sent, a scheduling message, a finished visit. A planned or
--- booked visit has not happened, and counting its end moved the moment into the future
--- (referrals declared leaked before their window passed). var('as_of_date') overrides it.
+-- reproducible): a referral sent, a scheduling message, a finished visit, each at or before
+-- the extract time (the latest load of those feeds). A planned or booked visit has not
+-- happened, and a message stamped after its own delivery comes from a wrong clock: counting
+-- either moved the moment into the future (referrals declared leaked before their window
+-- passed). var('as_of_date') overrides it.
 with
 
-referrals as (
+extract_time as (
 
-    select max(referred_at) as latest_at from {{ ref('stg_ehr__service_requests') }}
+    select max(loaded_at) as extracted_at
+    from (
+        select max(loaded_at) as loaded_at from {{ ref('stg_ehr__service_requests') }}
+        union all
+        select max(loaded_at) as loaded_at from {{ ref('stg_ehr__encounters') }}
+        union all
+        select max(loaded_at) as loaded_at from {{ ref('stg_scheduling__appointment_events') }}
+    ) as loads
 
 ),
 
-appointment_events as (
+happened as (
 
-    select max(event_at) as latest_at from {{ ref('stg_scheduling__appointment_events') }}
-
-),
-
-encounters as (
-
-    select max(ended_at) as latest_at from {{ ref('stg_ehr__encounters') }}
+    select referred_at as happened_at from {{ ref('stg_ehr__service_requests') }}
+    union all
+    select event_at as happened_at from {{ ref('stg_scheduling__appointment_events') }}
+    union all
+    select ended_at as happened_at from {{ ref('stg_ehr__encounters') }}
     where status_code = 'finished'
+
+),
+
+latest as (
+
+    select max(happened.happened_at) as latest_at
+    from happened
+    cross join extract_time
+    where happened.happened_at <= extract_time.extracted_at
 
 ),
 
@@ -30,15 +46,9 @@ final as (
         {% if var('as_of_date', none) %}
         cast('{{ var("as_of_date") }}' as {{ dbt.type_timestamp() }}) as as_of_at
         {% else %}
-        greatest(
-            coalesce(referrals.latest_at, appointment_events.latest_at, encounters.latest_at),
-            coalesce(appointment_events.latest_at, referrals.latest_at, encounters.latest_at),
-            coalesce(encounters.latest_at, referrals.latest_at, appointment_events.latest_at)
-        ) as as_of_at
+        latest_at as as_of_at
         {% endif %}
-    from referrals
-    cross join appointment_events
-    cross join encounters
+    from latest
 
 )
 

@@ -117,18 +117,20 @@ final as (
             as attributed_attended_count,
         cast(coalesce(credited_outcomes.attributed_revenue_amount, 0) as {{ type_money() }})
             as attributed_revenue_amount,
-        {{ safe_divide('monthly_spend.spend_amount', 'credited_outcomes.attributed_lead_count') }}
+        -- A month without spend rows spent 0: costs are 0 where there are leads, and null
+        -- only where the denominator is 0 (docs/metrics.md, "Costs and rates").
+        {{ safe_divide('coalesce(monthly_spend.spend_amount, 0)',
+                       'coalesce(credited_outcomes.attributed_lead_count, 0)') }}
             as cost_per_lead_amount,
-        {{ safe_divide('monthly_spend.spend_amount',
-                       'credited_outcomes.attributed_referral_count') }}
+        {{ safe_divide('coalesce(monthly_spend.spend_amount, 0)',
+                       'coalesce(credited_outcomes.attributed_referral_count, 0)') }}
             as cost_per_referral_amount,
-        {{ safe_divide('monthly_spend.spend_amount',
-                       'credited_outcomes.attributed_attended_count') }}
+        {{ safe_divide('coalesce(monthly_spend.spend_amount, 0)',
+                       'coalesce(credited_outcomes.attributed_attended_count, 0)') }}
             as cost_per_attended_patient_amount,
-        case when monthly_spend.spend_amount > 0 then
-            {{ safe_divide('coalesce(credited_outcomes.attributed_revenue_amount, 0)'
-                           ~ ' - monthly_spend.spend_amount', 'monthly_spend.spend_amount') }}
-        end as roi
+        {{ safe_divide('coalesce(credited_outcomes.attributed_revenue_amount, 0)'
+                       ~ ' - coalesce(monthly_spend.spend_amount, 0)',
+                       'coalesce(monthly_spend.spend_amount, 0)') }} as roi
     from campaign_months
     cross join models
     inner join campaigns

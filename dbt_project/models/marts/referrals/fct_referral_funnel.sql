@@ -1,11 +1,18 @@
--- The funnel counts referrals addressed to the network (inbound and internal); outbound
--- referrals leave by definition and are counted in fct_referral_leakage.
+-- The funnel over every referral, by month, specialty, location, channel, referrer and
+-- direction: its counts sum to the same totals as fct_referrals and the leakage marts.
+-- Outbound referrals leave by definition (they are never scheduled with us); filter
+-- direction to see the funnel of referrals addressed to the network.
 with
 
 referrals as (
 
     select * from {{ ref('int_referrals_classified') }}
-    where direction <> 'outbound'
+
+),
+
+reporting_dates as (
+
+    select * from {{ ref('int_reporting_dates') }}
 
 ),
 
@@ -17,7 +24,10 @@ aggregated as (
         specialty_name,
         coalesce(location_name, 'Unknown') as location_name,
         source_channel,
-        coalesce(referring_practitioner_id, 'none') as referring_practitioner_id,
+        source_channel_name,
+        referring_practitioner_id,
+        direction,
+        direction_name,
         max(referring_provider_npi) as referring_provider_npi,
         cast(count(*) as {{ dbt.type_bigint() }}) as referred_count,
         {{ count_if('has_scheduled') }} as scheduled_count,
@@ -35,7 +45,10 @@ aggregated as (
         specialty_name,
         coalesce(location_name, 'Unknown'),
         source_channel,
-        coalesce(referring_practitioner_id, 'none')
+        source_channel_name,
+        referring_practitioner_id,
+        direction,
+        direction_name
 
 ),
 
@@ -45,29 +58,37 @@ final as (
         {{ dbt.concat(["cast(referral_month as " ~ dbt.type_string() ~ ")", "'|'",
                        "coalesce(specialty_code, 'unknown')", "'|'", "location_name", "'|'",
                        "source_channel", "'|'",
-                       "referring_practitioner_id"]) }} as funnel_row_id,
-        referral_month,
-        specialty_code,
-        specialty_name,
-        location_name,
-        source_channel,
-        referring_practitioner_id,
-        referring_provider_npi,
-        referred_count,
-        scheduled_count,
-        attended_count,
-        loop_closed_count,
-        leaked_count,
-        pending_count,
+                       "coalesce(referring_practitioner_id, '')", "'|'", "direction"]) }}
+            as funnel_row_id,
+        aggregated.referral_month,
+        aggregated.specialty_code,
+        aggregated.specialty_name,
+        aggregated.location_name,
+        aggregated.source_channel,
+        aggregated.source_channel_name,
+        aggregated.referring_practitioner_id,
+        aggregated.referring_provider_npi,
+        aggregated.direction,
+        aggregated.direction_name,
+        {{ month_window_closed('aggregated.referral_month', 'reporting_dates.as_of_at') }}
+            as is_window_closed,
+        aggregated.referred_count,
+        aggregated.scheduled_count,
+        aggregated.attended_count,
+        aggregated.loop_closed_count,
+        aggregated.leaked_count,
+        aggregated.pending_count,
         {{ safe_divide('scheduled_count', 'referred_count') }} as scheduling_rate,
         {{ safe_divide('attended_count', 'scheduled_count') }} as attendance_rate,
         {{ safe_divide('loop_closed_count', 'attended_count') }} as loop_closure_rate,
         {{ safe_divide('attended_count', 'referred_count') }} as referral_conversion_rate,
+        {{ safe_divide('leaked_count', 'referred_count') }} as leakage_rate,
         cast(median_days_to_schedule as {{ type_double() }}) as median_days_to_schedule,
         cast(median_days_to_first_visit as {{ type_double() }})
             as median_days_to_first_visit,
         cast(median_days_to_loop_close as {{ type_double() }}) as median_days_to_loop_close
     from aggregated
+    cross join reporting_dates
 
 )
 

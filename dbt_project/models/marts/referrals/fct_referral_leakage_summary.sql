@@ -1,10 +1,7 @@
+-- Leakage by referral month and referrer, over every referral (leaked or not): referred,
+-- leaked and pending counts, one count per reason, so every rate rolls up by summing counts.
+-- Self-referrals have no referrer: their rows carry a null referring_practitioner_id.
 with
-
-leakage as (
-
-    select * from {{ ref('fct_referral_leakage') }}
-
-),
 
 referrals as (
 
@@ -12,50 +9,75 @@ referrals as (
 
 ),
 
-referred as (
+leakage as (
 
-    select
-        referral_month,
-        coalesce(referring_practitioner_id, 'none') as referring_practitioner_id,
-        cast(count(*) as {{ dbt.type_bigint() }}) as referred_count
-    from referrals
-    group by referral_month, coalesce(referring_practitioner_id, 'none')
+    select * from {{ ref('fct_referral_leakage') }}
 
 ),
 
-leaked as (
+reporting_dates as (
+
+    select * from {{ ref('int_reporting_dates') }}
+
+),
+
+referral_values as (
+
+    select
+        referrals.referral_month,
+        referrals.referring_practitioner_id,
+        referrals.referring_provider_npi,
+        referrals.is_leaked,
+        referrals.is_pending,
+        referrals.leakage_reason,
+        leakage.estimated_lost_revenue_amount
+    from referrals
+    left join leakage
+        on referrals.referral_id = leakage.referral_id
+
+),
+
+aggregated as (
 
     select
         referral_month,
-        coalesce(referring_practitioner_id, 'none') as referring_practitioner_id,
-        leakage_reason,
+        referring_practitioner_id,
         max(referring_provider_npi) as referring_provider_npi,
-        cast(count(*) as {{ dbt.type_bigint() }}) as leaked_count,
+        cast(count(*) as {{ dbt.type_bigint() }}) as referred_count,
+        {{ count_if('is_leaked') }} as leaked_count,
+        {{ count_if('is_pending') }} as pending_count,
+        {% for reason in leakage_reason_codes() %}
+        {{ count_if("leakage_reason = '" ~ reason ~ "'") }} as {{ reason }}_count,
+        {% endfor %}
         sum(estimated_lost_revenue_amount) as estimated_lost_revenue_amount
-    from leakage
-    group by referral_month, coalesce(referring_practitioner_id, 'none'), leakage_reason
+    from referral_values
+    group by referral_month, referring_practitioner_id
 
 ),
 
 final as (
 
     select
-        {{ dbt.concat(["cast(leaked.referral_month as " ~ dbt.type_string() ~ ")", "'|'",
-                       "leaked.referring_practitioner_id", "'|'", "leaked.leakage_reason"]) }}
+        {{ dbt.concat(["cast(aggregated.referral_month as " ~ dbt.type_string() ~ ")", "'|'",
+                       "coalesce(aggregated.referring_practitioner_id, '')"]) }}
             as leakage_summary_id,
-        leaked.referral_month,
-        leaked.referring_practitioner_id,
-        leaked.referring_provider_npi,
-        leaked.leakage_reason,
-        leaked.leaked_count,
-        referred.referred_count,
-        {{ safe_divide('leaked.leaked_count', 'referred.referred_count') }} as leakage_rate,
-        cast(leaked.estimated_lost_revenue_amount as {{ type_money() }})
+        aggregated.referral_month,
+        aggregated.referring_practitioner_id,
+        aggregated.referring_provider_npi,
+        {{ month_window_closed('aggregated.referral_month', 'reporting_dates.as_of_at') }}
+            as is_window_closed,
+        aggregated.referred_count,
+        aggregated.leaked_count,
+        aggregated.pending_count,
+        {% for reason in leakage_reason_codes() %}
+        aggregated.{{ reason }}_count,
+        {% endfor %}
+        {{ safe_divide('aggregated.leaked_count', 'aggregated.referred_count') }}
+            as leakage_rate,
+        cast(aggregated.estimated_lost_revenue_amount as {{ type_money() }})
             as estimated_lost_revenue_amount
-    from leaked
-    inner join referred
-        on leaked.referral_month = referred.referral_month
-        and leaked.referring_practitioner_id = referred.referring_practitioner_id
+    from aggregated
+    cross join reporting_dates
 
 )
 

@@ -20,6 +20,7 @@ final as (
         latest.status as status_code,
         latest.payer_class_code,
         coalesce(payer_classes.payer_class, 'unknown') as payer_class,
+        coalesce(payer_classes.payer_class_name, 'Unknown') as payer_class_name,
         latest.payer_organization_id,
         latest.payer_name
 

@@ -19,7 +19,8 @@ final as (
         location_reference,
         service_provider_reference as organization_reference,
         cast(period_start_at as {{ dbt.type_timestamp() }}) as started_at,
-        cast(period_end_at as {{ dbt.type_timestamp() }}) as ended_at
+        cast(period_end_at as {{ dbt.type_timestamp() }}) as ended_at,
+        cast(_loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
 
     from latest
 

@@ -45,7 +45,8 @@ final as (
         latest.coverage_id,
         latest.referral_source_code,
         cast(latest.last_updated_at as {{ dbt.type_timestamp() }}) as last_updated_at,
-        latest.version_count
+        latest.version_count,
+        cast(latest._loaded_at as {{ dbt.type_timestamp() }}) as loaded_at
 
     from latest
     inner join first_seen

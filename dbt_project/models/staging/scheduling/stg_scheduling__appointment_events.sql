@@ -40,6 +40,8 @@ final as (
         source.referral_id as referral_number,
         source.trigger_event,
         coalesce(trigger_events.event_type, 'unknown') as event_type,
+        -- A message that shows a live booking (seed siu_trigger_events.is_booking).
+        coalesce(trigger_events.is_booking, false) as is_booking,
         cast(source.message_at as {{ dbt.type_timestamp() }}) as event_at,
         cast(source.slot_start_at as {{ dbt.type_timestamp() }}) as slot_start_at,
         cast(source.slot_end_at as {{ dbt.type_timestamp() }}) as slot_end_at,
