@@ -9,19 +9,23 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from dashboard import monday
 from dashboard.data import (
     FUNNEL_COUNTS,
     IMMATURE_NOTE,
     SUPPRESS_BELOW,
     by_month_table,
+    docs_links,
+    in_words,
     is_small,
-    quality_docs,
     query,
     serving_database,
     show_count,
     show_money,
     show_rate,
     suppress_columns,
+    top_fifth_share,
+    trend_band,
 )
 
 st.set_page_config(page_title="Referral Warehouse", layout="wide")
@@ -69,7 +73,8 @@ def filtered(frame: pd.DataFrame, month: str = "referral_month") -> pd.DataFrame
     return frame[keep]
 
 
-tabs = st.tabs(["Funnel", "Leakage", "Referrers", "Retention", "Campaigns", "Data quality"])
+tabs = st.tabs(["Funnel", "Leakage", "Referrers", "Retention", "Campaigns", "Data quality",
+                "Worklist", "Scorecard", "Forecast", "Liaison lift"])
 
 with tabs[0]:
     rows = filtered(funnel)
@@ -119,25 +124,51 @@ with tabs[1]:
                    .agg(leaked=("referral_id", "count")).reset_index()
                    .merge(providers, how="left", on="referring_practitioner_id")
                    .sort_values("leaked", ascending=False).head(20))
+    by_referrer["liaison_name"] = by_referrer["liaison_name"].fillna(monday.UNASSIGNED)
+    by_referrer["given_name"] = by_referrer["given_name"].fillna("No referring clinician")
     st.subheader("Leakage by referrer")
-    st.dataframe(suppress_columns(by_referrer, ["leaked"]), hide_index=True)
+    st.dataframe(suppress_columns(by_referrer, ["leaked"]).drop(
+        columns="referring_practitioner_id").rename(columns={
+            "leaked": "Leaked referrals", "given_name": "Given name",
+            "family_name": "Family name", "practice_name": "Practice",
+            "liaison_name": "Liaison"}), hide_index=True)
 
 with tabs[2]:
     referrers = query("select * from dim_referring_providers order by volume_rank")
     st.subheader("The 80/20 curve")
-    st.altair_chart(alt.Chart(referrers).mark_line().encode(
-        x=alt.X("volume_rank_share:Q", title="share of referrers, by volume"),
-        y=alt.Y("cumulative_referral_share:Q", title="share of referrals")),
-        use_container_width=True)
+    curve = alt.Chart(referrers).mark_line().encode(
+        x=alt.X("volume_rank_share:Q", title="share of referrers, by volume",
+                axis=alt.Axis(format="%")),
+        y=alt.Y("cumulative_referral_share:Q", title="share of referrals",
+                axis=alt.Axis(format="%")))
+    marker = alt.Chart(pd.DataFrame({"x": [0.2]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
+    st.altair_chart(curve + marker, use_container_width=True)
+    top_fifth = top_fifth_share(referrers)
+    if top_fifth is not None:
+        st.caption(f"The top 20% of referrers (dashed line) sent {top_fifth:.0%} of "
+                   "referrals.")
     st.subheader("At risk: declining and dormant referrers")
     referrers["last_referral_date"] = referrers["last_referral_date"].dt.date
-    at_risk = referrers[referrers["is_at_risk"]][[
-        "given_name", "family_name", "practice_name", "liaison_name", "segment",
+    referrers["liaison_name"] = referrers["liaison_name"].fillna(monday.UNASSIGNED)
+    at_risk = referrers[referrers["is_at_risk"]].copy()
+    at_risk["segment"] = at_risk["segment"].map(in_words)
+    at_risk["trend"] = [trend_band(r, p) for r, p in zip(
+        at_risk["recent_period_referral_count"], at_risk["previous_period_referral_count"],
+        strict=True)]
+    at_risk = suppress_columns(at_risk, ["recent_period_referral_count",
+                                         "previous_period_referral_count",
+                                         "lifetime_referral_count"])
+    st.dataframe(at_risk[[
+        "given_name", "family_name", "practice_name", "liaison_name", "segment", "trend",
         "last_referral_date", "recent_period_referral_count",
-        "previous_period_referral_count", "lifetime_referral_count"]]
-    st.dataframe(suppress_columns(at_risk, ["recent_period_referral_count",
-                                            "previous_period_referral_count",
-                                            "lifetime_referral_count"]), hide_index=True)
+        "previous_period_referral_count", "lifetime_referral_count"]].rename(columns={
+            "given_name": "Given name", "family_name": "Family name",
+            "practice_name": "Practice", "liaison_name": "Liaison", "segment": "Segment",
+            "trend": "Trend (last 90 days vs the 90 before)",
+            "last_referral_date": "Last referral",
+            "recent_period_referral_count": "Last 90 days",
+            "previous_period_referral_count": "The 90 before",
+            "lifetime_referral_count": "All time"}), hide_index=True)
 
 with tabs[3]:
     retention = query("select * from fct_referrer_retention")
@@ -154,8 +185,8 @@ with tabs[3]:
 
 with tabs[4]:
     campaigns = query("select * from fct_campaign_performance")
-    model = st.selectbox("Attribution model", ["first_touch", "last_touch", "linear"],
-                         key="attribution_model")
+    model = st.selectbox("Attribution model", sorted(campaigns["attribution_model"].unique()),
+                         format_func=in_words, key="attribution_model")
     chosen = filtered(campaigns[campaigns["attribution_model"] == model],
                       month="performance_month")
     summary = chosen.groupby(["campaign_name", "channel"]).agg(
@@ -165,8 +196,15 @@ with tabs[4]:
         revenue=("attributed_revenue_amount", "sum")).reset_index()
     summary["roi"] = [f"{(r - s) / s:.0%}" if s else "-" for r, s in
                       zip(summary["revenue"], summary["spend"], strict=True)]
-    st.subheader(f"Campaign performance ({model.replace('_', ' ')})")
-    st.dataframe(suppress_columns(summary, ["sessions", "leads", "referrals", "attended"]),
+    summary["channel"] = summary["channel"].map(in_words)
+    summary["spend"] = [show_money(v) for v in summary["spend"]]
+    summary["revenue"] = [show_money(v) for v in summary["revenue"]]
+    st.subheader(f"Campaign performance ({in_words(model).lower()})")
+    st.dataframe(suppress_columns(summary, ["sessions", "leads", "referrals", "attended"])
+                 .rename(columns={"campaign_name": "Campaign", "channel": "Channel",
+                                  "spend": "Spend", "sessions": "Sessions", "leads": "Leads",
+                                  "referrals": "Referrals", "attended": "New patients",
+                                  "revenue": "Attributed revenue", "roi": "ROI"}),
                  hide_index=True)
 
 with tabs[5]:
@@ -174,11 +212,30 @@ with tabs[5]:
     try:
         results = query("select suite, rule, severity, success, unexpected_count, checked_at "
                         "from quality_rule_results order by success, severity, suite")
-        st.dataframe(results, hide_index=True)
+        results["success"] = results["success"].map({True: "passed", False: "failed"})
+        st.dataframe(results.rename(columns={
+            "suite": "Suite", "rule": "Rule", "severity": "Severity", "success": "Result",
+            "unexpected_count": "Records flagged", "checked_at": "Checked at"}),
+            hide_index=True)
     except Exception:  # the serving copy predates data-quality results
         st.info("No data-quality results were published with this copy.")
-    st.markdown(f"[Open the Data Docs]({quality_docs().as_uri()}) "
-                "(every suite and rule: docs/quality.md)")
+    links = docs_links()
+    st.markdown(f"[Open the Data Docs]({links['Data Docs']}) (every suite and rule: "
+                f"docs/quality.md) · [Open the dbt docs]({links['dbt docs']}) (every model "
+                "and column)")
     st.subheader("Freshness")
-    st.dataframe(query("select * from source_freshness order by source, entity"),
+    freshness = query("select * from source_freshness order by source, entity")
+    st.dataframe(freshness.rename(columns=in_words),
                  hide_index=True)
+
+with tabs[6]:
+    monday.worklist()
+
+with tabs[7]:
+    monday.scorecard()
+
+with tabs[8]:
+    monday.forecast()
+
+with tabs[9]:
+    monday.lift()

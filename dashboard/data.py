@@ -14,7 +14,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from orchestration.serving import DATA_DOCS_LINK, current_database
+from dashboard import docs_server
+from orchestration.serving import DATA_DOCS_LINK, DOCS_LINK, current_database
 
 SUPPRESS_BELOW = int(os.environ.get("RW_SUPPRESS_BELOW", "11"))
 
@@ -33,9 +34,11 @@ def serving_database() -> Path:
     return current_database(serving_dir())
 
 
-def quality_docs() -> Path:
-    """Return the Data Docs index page published with the current copy."""
-    return serving_dir() / DATA_DOCS_LINK / "index.html"
+def docs_links() -> dict[str, str]:
+    """Return the HTTP addresses of the published Data Docs and dbt docs pages."""
+    base = docs_server.start(serving_dir())
+    return {"Data Docs": f"{base}/{DATA_DOCS_LINK}/index.html",
+            "dbt docs": f"{base}/{DOCS_LINK}/index.html"}
 
 
 def query(sql: str, parameters: list | None = None) -> pd.DataFrame:
@@ -104,3 +107,37 @@ def by_month_table(rows: pd.DataFrame) -> pd.DataFrame:
     return shown.rename(columns={"referral_month": "Month", **FUNNEL_COUNTS,
                                  "conversion": "Conversion", "leakage": "Leakage rate",
                                  "window": "Window"})
+
+
+def trend_band(recent: float, previous: float) -> str:
+    """Return the change from the previous period as an arrow and a band of percentages.
+
+    Bands survive the small-number rule: "<11" against "<11" says nothing, while
+    "↓ 50-75%" says how far a referrer fell without showing a count below 11.
+    """
+    if not previous:
+        return "new" if recent else "none in either period"
+    change = (recent - previous) / previous
+    if recent == 0:
+        return "↓ 100% (none lately)"
+    for bound, band in ((-0.75, "↓ more than 75%"), (-0.5, "↓ 50-75%"), (-0.25, "↓ 25-50%"),
+                        (0.0, "↓ up to 25%"), (0.25, "↑ up to 25%")):
+        if change <= bound:
+            return band
+    return "↑ more than 25%"
+
+
+def top_fifth_share(referrers: pd.DataFrame) -> float | None:
+    """Return the share of referrals sent by the top 20% of referrers (the 80/20 check)."""
+    if referrers.empty:
+        return None
+    top = referrers[referrers["volume_rank_share"] <= 0.2]
+    return float(top["cumulative_referral_share"].max()) if not top.empty else None
+
+
+def in_words(code: str) -> str:
+    """Return a code or column name as words: "paid_search" becomes "Paid search".
+
+    Only for codes no seed labels; wherever a seed exists, its `*_name` column is used.
+    """
+    return str(code).replace("_", " ").capitalize()

@@ -99,3 +99,16 @@ def handmade_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
         run_config=run_config(landing, root))
     assert result.success
     return root
+
+
+@pytest.fixture(scope="module")
+def handmade_marts(handmade_world: Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the hand-made world's warehouse, for one test module."""
+    con = duckdb.connect(str(handmade_world / "warehouse.duckdb"), read_only=True)
+    yield con
+    con.close()
+
+
+def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
+    """All rows of a query."""
+    return con.execute(sql).fetchall()

@@ -12,7 +12,7 @@ GUIDE = Path(__file__).parents[1] / "docs" / "analyst-guide.md"
 
 def test_the_guide_s_queries_run_on_the_serving_copy(handmade_world: Path) -> None:
     queries = re.findall(r"```sql\n(.*?)```", GUIDE.read_text(), flags=re.S)
-    assert len(queries) == 6
+    assert len(queries) == 7
     with duckdb.connect(str(handmade_world / "serving" / "referral_marts.duckdb"),
                         read_only=True) as con:
         answers = [con.execute(query).fetchall() for query in queries]
@@ -32,3 +32,11 @@ def test_the_guide_s_queries_run_on_the_serving_copy(handmade_world: Path) -> No
     # Only January's window has closed: 6 referred, 4 leaked (8, 3, 11, 13), none never
     # scheduled.
     assert [r[1:] for r in answers[5]] == [(6, 4, 0, 0.667)]
+    # The worklist by liaison (README, "Monday morning"): Pat Liaison's five, two unassigned.
+    assert answers[6] == [
+        ("Pat Liaison", "Consult note not sent", 1, 38),
+        ("Pat Liaison", "Booked slot passed with no outcome", 1, 34),
+        ("Pat Liaison", "Not scheduled in time", 2, 30),
+        ("Pat Liaison", "Cancelled or no-show not rebooked", 1, 24),
+        ("Unassigned", "Consult note not sent", 2, 15),
+    ]

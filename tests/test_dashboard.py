@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -34,7 +35,8 @@ def test_every_section_renders_without_errors(app) -> None:
     at = app()
     assert not at.exception and not at.error
     assert [t.label for t in at.tabs] == ["Funnel", "Leakage", "Referrers", "Retention",
-                                          "Campaigns", "Data quality"]
+                                          "Campaigns", "Data quality", "Worklist",
+                                          "Scorecard", "Forecast", "Liaison lift"]
     assert len(at.dataframe) >= 7
     assert "small-number rule" in at.caption[0].value
 
@@ -86,8 +88,8 @@ def test_attribution_model_is_selectable(app) -> None:
 
     def leads(model: str) -> dict[str, str]:
         at.selectbox(key="attribution_model").set_value(model).run()
-        table = next(d.value for d in at.dataframe if "campaign_name" in d.value.columns)
-        return dict(zip(table["campaign_name"], table["leads"], strict=True))
+        table = next(d.value for d in at.dataframe if "Campaign" in d.value.columns)
+        return dict(zip(table["Campaign"], table["Leads"], strict=True))
 
     assert leads("first_touch") == {"Cardiology paid search": "2",
                                     "Heart health email": "0",
@@ -95,3 +97,83 @@ def test_attribution_model_is_selectable(app) -> None:
     assert leads("last_touch") == {"Cardiology paid search": "1",
                                    "Heart health email": "1",
                                    "Heart health newsletter": "1"}
+
+
+def _table(at: AppTest, column: str):
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def test_the_worklist_filters_by_liaison_and_reason_and_downloads(app) -> None:
+    at = app(threshold=1)
+    table = _table(at, "Business days waiting")
+    assert list(table["Referral"]) == ["REF-2", "REF-13", "REF-6", "REF-5", "REF-9",
+                                       "REF-10", "REF-7"]
+    assert list(table["Business days waiting"]) == [38, 34, 30, 24, 15, 10, 6]
+    assert set(table["Liaison"]) == {"Pat Liaison", "Unassigned"}
+    at.multiselect(key="worklist_liaisons").set_value(["Unassigned"]).run()
+    assert list(_table(at, "Business days waiting")["Referral"]) == ["REF-9", "REF-10"]
+    at.multiselect(key="worklist_liaisons").set_value([])
+    at.multiselect(key="worklist_reasons").set_value(["Not scheduled in time"]).run()
+    assert list(_table(at, "Business days waiting")["Referral"]) == ["REF-6", "REF-7"]
+    assert any(button.label == "Download as CSV" for button in at.get("download_button"))
+
+
+def test_the_scorecard_shows_one_practice_in_words(app) -> None:
+    at = app(threshold=1)
+    at.selectbox(key="scorecard_practice").set_value("Oak Family Practice").run()
+    card = next(t.value for t in at.table)
+    assert list(card.index) == ["2026Q1 (still maturing)"]
+    row = card.iloc[0]
+    assert row["Referrals"] == "9"
+    assert row["Capacity: median days to first visit"] == "22 days"
+    assert row["Communication: consult notes sent"] == "66.7%"
+    assert row["Communication: median days to the note"] == "11.5 days"
+    assert row["Consistency: seen within target"] == "12.5%"
+    assert row["Loyalty: stayed with us"] == "44.4%"
+
+
+def test_the_forecast_and_lift_pages_show_the_marts(app) -> None:
+    at = app(threshold=1)
+    forecast = _table(at, "95% range")
+    assert list(forecast["Expected"]) == ["5.4", "4.3", "2.1"]
+    assert list(forecast["95% range"]) == ["1 to 10", "0 to 8", "0 to 5"]
+    assert set(forecast["Trend"]) == {"not enough history"}
+    lift = _table(at, "Lift per activity")
+    assert lift.iloc[0].to_dict() == {
+        "Activity": "Lunch and learn", "Liaison": "Pat Liaison", "Activities": 1,
+        "Referrals before": 7, "Referrals after": 2, "Change per activity": "-5.0",
+        "Unvisited practices' change": "+0.0", "Lift per activity": "-5.0",
+        "Reliability": "small sample", "Window": "46 days (cut short)"}
+
+
+def test_money_as_money_and_docs_over_http(app) -> None:
+    import urllib.request
+
+    at = app(threshold=1)
+    at.selectbox(key="attribution_model").set_value("last_touch").run()
+    table = _table(at, "Campaign")
+    assert dict(zip(table["Campaign"], table["Spend"], strict=True)) == {
+        "Cardiology paid search": "$500.00", "Heart health email": "$80.00",
+        "Heart health newsletter": "$0.00"}
+    assert dict(zip(table["Campaign"], table["ROI"], strict=True))["Heart health email"] == "250%"
+    links = next(m.value for m in at.markdown if "Open the dbt docs" in m.value)
+    urls = re.findall(r"\((http://[^)]+)\)", links)
+    assert len(urls) == 2
+    for url in urls:
+        assert url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(url, timeout=10) as page:
+            assert page.status == 200 and b"<html" in page.read(2000).lower()
+    base = url.rsplit("/", 2)[0]
+    try:
+        urllib.request.urlopen(f"{base}/referral_marts.duckdb", timeout=10)
+        raise AssertionError("the marts file must not be served")
+    except urllib.error.HTTPError as error:
+        assert error.code == 404
+
+
+def test_trend_bands_survive_small_cell_suppression() -> None:
+    from dashboard.data import trend_band
+
+    assert [trend_band(r, p) for r, p in ((1, 8), (2, 6), (0, 4), (3, 5), (5, 4), (4, 0))] == [
+        "↓ more than 75%", "↓ 50-75%", "↓ 100% (none lately)", "↓ 25-50%", "↑ up to 25%",
+        "new"]

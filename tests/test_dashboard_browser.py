@@ -71,6 +71,17 @@ def test_chromium_renders_the_funnel_without_errors(running_dashboard: str,
             screenshot = tmp_path / "dashboard.png"
             page.screenshot(path=str(screenshot), full_page=True)
             text = page.inner_text("body")
+            # Every page, as a person clicks through them: screenshot, and no error element.
+            pages = {}
+            for tab in page.get_by_role("tab").all():
+                name = tab.inner_text().strip()
+                tab.click()
+                page.wait_for_timeout(700)
+                shot = tmp_path / f"page-{len(pages)}.png"
+                page.screenshot(path=str(shot), full_page=True)
+                errors = page.locator('[data-testid="stException"], '
+                                      '[data-testid="stAlertContentError"]').count()
+                pages[name] = (shot.stat().st_size, errors)
         finally:
             browser.close()
     assert screenshot.stat().st_size > 20_000
@@ -78,3 +89,8 @@ def test_chromium_renders_the_funnel_without_errors(running_dashboard: str,
         assert expected in text
     for problem in ("Traceback", "ModuleNotFoundError", "Error"):
         assert problem not in text
+    assert list(pages) == ["Funnel", "Leakage", "Referrers", "Retention", "Campaigns",
+                           "Data quality", "Worklist", "Scorecard", "Forecast", "Liaison lift"]
+    for name, (size, errors) in pages.items():
+        assert errors == 0, f"{name} shows an error"
+        assert size > 20_000, f"{name} rendered nothing"

@@ -4,23 +4,17 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import duckdb
 import pytest
 
 from tests.conftest import HANDMADE_LANDING as LANDING
+from tests.conftest import rows
 
 
 @pytest.fixture(scope="module")
-def marts(handmade_world: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(handmade_world / "warehouse.duckdb"), read_only=True)
-    yield con
-    con.close()
-
-
-def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
-    return con.execute(sql).fetchall()
+def marts(handmade_marts: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    return handmade_marts
 
 
 def test_every_referral_has_its_stage_leak_and_milestones(marts) -> None:

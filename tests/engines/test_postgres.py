@@ -100,7 +100,7 @@ def test_the_marts_on_postgres_equal_duckdbs_and_a_second_build_changes_nothing(
     expected = {t: sorted((tuple(_plain(v) for v in row) for row in warehouse.execute(
         f"select * from marts.{t}").fetchall()), key=repr) for t in marts}
     warehouse.close()
-    assert len(marts) == 8
+    assert len(marts) == 13
 
     env = {**os.environ, **postgres, "RW_DBT_TARGET": "postgres"}
     counts = []

@@ -104,6 +104,8 @@ final as (
         coalesce(statuses.status_name, 'Unknown') as status_name,
         -- Closed without a visit (revoked): seed service_request_statuses.
         coalesce(statuses.is_closed_without_visit, false) as is_closed_without_visit,
+        -- Still waiting for care (active, on hold, unknown): seed service_request_statuses.
+        coalesce(statuses.is_open, false) as is_open_status,
         referrals.priority,
         referrals.referred_at,
         cast({{ dbt.date_trunc('month', 'referrals.referred_at') }} as date) as referral_month,

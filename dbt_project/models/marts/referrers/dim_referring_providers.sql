@@ -18,9 +18,9 @@ crm_providers as (
 
 ),
 
-crm_practices as (
+referrer_practices as (
 
-    select * from {{ ref('stg_crm__referring_practices') }}
+    select * from {{ ref('int_referrer_practices') }}
 
 ),
 
@@ -43,13 +43,12 @@ final as (
         practitioners.npi as referring_provider_npi,
         practitioners.given_name,
         practitioners.family_name,
-        coalesce(crm_practices.practice_name, practitioner_organizations.organization_name)
-            as practice_name,
-        crm_providers.practice_id,
+        referrer_practices.practice_name,
+        referrer_practices.practice_id,
         coalesce(practitioners.taxonomy_code, crm_providers.taxonomy_code) as taxonomy_code,
         specialties.specialty_name,
         coalesce(practitioner_organizations.is_in_network, false) as is_in_network,
-        coalesce(crm_providers.liaison_name, crm_practices.liaison_name) as liaison_name,
+        referrer_practices.liaison_name,
         cast(segmented.first_referral_at as date) as first_referral_date,
         cast(segmented.last_referral_at as date) as last_referral_date,
         segmented.lifetime_referral_count,
@@ -70,8 +69,8 @@ final as (
         on segmented.referring_practitioner_id = practitioner_organizations.practitioner_id
     left join crm_providers
         on practitioners.npi = crm_providers.npi
-    left join crm_practices
-        on crm_providers.practice_id = crm_practices.practice_id
+    left join referrer_practices
+        on segmented.referring_practitioner_id = referrer_practices.referring_practitioner_id
     left join specialties
         on coalesce(practitioners.taxonomy_code, crm_providers.taxonomy_code)
         = specialties.taxonomy_code
