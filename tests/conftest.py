@@ -112,3 +112,16 @@ def handmade_marts(handmade_world: Path) -> duckdb.DuckDBPyConnection:
 def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple]:
     """All rows of a query."""
     return con.execute(sql).fetchall()
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory):
+    """One whole-job run over the small generated world (with defects), shared by every
+    test that needs a built demo warehouse: (root folder, landing folder, run result)."""
+    from orchestration.definitions import defs
+
+    root = tmp_path_factory.mktemp("demo_world")
+    landing, _ = simulate(root)
+    result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
+        run_config=run_config(landing, root))
+    return root, landing, result

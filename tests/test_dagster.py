@@ -13,7 +13,7 @@ from orchestration.definitions import defs
 from orchestration.extract.registry import ENTITIES
 from orchestration.resources import LandingResource
 from orchestration.sensors import landing_files_sensor
-from tests.conftest import run_config, simulate
+from tests.conftest import run_config
 
 
 def test_definitions_load_with_one_asset_per_entity_and_dbt_downstream() -> None:
@@ -34,23 +34,21 @@ def test_definitions_load_with_one_asset_per_entity_and_dbt_downstream() -> None
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    landing, _ = simulate(tmp_path_factory.mktemp("dagster_world"))
-    return landing
+def generated(demo_run) -> Path:
+    return demo_run[1]
 
 
-def test_job_materializes_every_asset_in_process_with_run_config(generated: Path,
-                                                                 tmp_path: Path) -> None:
+def test_job_materializes_every_asset_in_process_with_run_config(demo_run) -> None:
+    root, generated, result = demo_run
     job = defs.resolve_job_def("refresh_warehouse")
-    result = job.execute_in_process(run_config=run_config(generated, tmp_path))
     assert result.success
     materialized = {e.asset_key for e in result.get_asset_materialization_events()}
     assert {dg.AssetKey(["raw", spec.table]) for spec in ENTITIES} <= materialized
     assert dg.AssetKey(["staging", "stg_ehr__service_requests"]) in materialized
     assert dg.AssetKey(["serving", "referral_marts"]) in materialized
-    assert (tmp_path / "serving" / "referral_marts.duckdb").exists()
-    assert (tmp_path / "serving" / "dbt_docs" / "index.html").exists()
-    with duckdb.connect(str(tmp_path / "serving" / "referral_marts.duckdb"),
+    assert (root / "serving" / "referral_marts.duckdb").exists()
+    assert (root / "serving" / "dbt_docs" / "index.html").exists()
+    with duckdb.connect(str(root / "serving" / "referral_marts.duckdb"),
                         read_only=True) as serving:
         published = {r[0] for r in serving.execute("show tables").fetchall()}
     assert {"fct_referrals", "quality_rule_results", "source_freshness"} <= published
@@ -63,7 +61,7 @@ def test_job_materializes_every_asset_in_process_with_run_config(generated: Path
             continue
         assert meta["rows_read"].value == (meta["rows_loaded"].value
                                            + meta["rows_quarantined"].value)
-    again = job.execute_in_process(run_config=run_config(generated, tmp_path))
+    again = job.execute_in_process(run_config=run_config(generated, root))
     reads = [e.materialization.metadata["rows_read"].value
              for e in again.get_asset_materialization_events()
              if "rows_read" in e.materialization.metadata]

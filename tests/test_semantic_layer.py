@@ -16,7 +16,6 @@ import pytest
 
 from orchestration.dbt_project import REPO_ROOT, dbt_executable
 from orchestration.quality.suites import seed_values
-from tests.conftest import run_config, simulate
 
 MF = Path(dbt_executable()).with_name("mf")
 # What MetricFlow needs of the project; the copy gets its own target/ (mf reads the
@@ -25,16 +24,11 @@ PROJECT_PARTS = ("dbt_project.yml", "dbt_project", "seeds", "profiles")
 
 
 @pytest.fixture(scope="module", params=["handmade", "demo"])
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def world(request: pytest.FixtureRequest) -> Path:
     """The folder whose warehouse.duckdb the pipeline built: hand-made, or generated."""
     if request.param == "handmade":
         return request.getfixturevalue("handmade_world")
-    from orchestration.definitions import defs
-
-    root = tmp_path_factory.mktemp("demo_world")
-    landing, _ = simulate(root)
-    result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
-        run_config=run_config(landing, root))
+    root, _, result = request.getfixturevalue("demo_run")
     assert result.success
     return root
 
