@@ -53,8 +53,14 @@ dashboard: install
 test: install
 	$(BIN)/pytest
 
+## Python with ruff; every dbt model with sqlfluff through dbt's templater (.sqlfluff), which
+## compiles the project against a scratch DuckDB file, never the warehouse.
 lint: install
 	$(BIN)/ruff check orchestration source_simulator dashboard tests benchmarks
+	mkdir -p target/lint
+	RW_DBT_TARGET=duckdb RW_WAREHOUSE_PATH=$(CURDIR)/target/lint/lint.duckdb \
+		DBT_TARGET_PATH=$(CURDIR)/target/lint $(BIN)/sqlfluff lint dbt_project/models \
+		--processes 2
 
 benchmark: install
 	$(BIN)/python benchmarks/extract_load.py

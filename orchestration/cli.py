@@ -23,12 +23,14 @@ EXIT_BUSY = 75  # EX_TEMPFAIL: try again later
 
 def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float) -> int:
     rows, built, problems = [], [], []
+    engines: set[str | None] = set()
     for event in result.get_asset_materialization_events():
         materialization = event.materialization
         meta = {k: v.value for k, v in materialization.metadata.items()}
         name = materialization.asset_key.to_user_string()
         if "rows_read" not in meta:
             built.append(name)
+            engines.add(meta.get("engine"))
             continue
         rows.append((name, meta["rows_read"], meta["rows_loaded"], meta["rows_quarantined"],
                      meta.get("dagster/row_count", 0)))
@@ -52,6 +54,9 @@ def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float
         layers[name.split("/")[0]] = layers.get(name.split("/")[0], 0) + 1
     print("\nbuilt: " + (", ".join(f"{n} {layer}" for layer, n in sorted(layers.items()))
                             or "nothing"))
+    engines.discard(None)
+    if engines:
+        print(f"dbt models built on: {', '.join(sorted(engines))} (RW_DBT_TARGET)")
     evaluations = result.get_asset_check_evaluations()
     passed = [e for e in evaluations if e.passed]
     failed = [e for e in evaluations if not e.passed]

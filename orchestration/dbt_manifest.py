@@ -9,9 +9,25 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from orchestration.settings import dbt_target
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-MANIFEST_PATH = REPO_ROOT / "target" / "manifest.json"
 DBT_SOURCES = ("dbt_project.yml", "profiles", "dbt_project", "seeds")
+
+
+def target_path() -> Path:
+    """Return dbt's target folder for the engine: `target/`, or `target/<engine>/`.
+
+    A manifest depends on the target (Spark builds intermediate models as tables): each
+    engine keeps its own, so switching RW_DBT_TARGET never reads another engine's manifest.
+    """
+    engine = dbt_target()
+    return REPO_ROOT / "target" if engine == "duckdb" else REPO_ROOT / "target" / engine
+
+
+def manifest_path() -> Path:
+    """Return the manifest of the engine's dbt project."""
+    return target_path() / "manifest.json"
 
 
 def _source_files() -> list[Path]:
@@ -35,8 +51,9 @@ def project_sha256() -> str:
     return digest.hexdigest()
 
 
-def manifest_is_stale(manifest: Path = MANIFEST_PATH) -> bool:
+def manifest_is_stale(manifest: Path | None = None) -> bool:
     """Return whether the manifest is missing or older than any dbt source file."""
+    manifest = manifest or manifest_path()
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime

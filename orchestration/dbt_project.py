@@ -11,8 +11,8 @@ from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
-from orchestration.dbt_manifest import REPO_ROOT, manifest_is_stale
-from orchestration.settings import WAREHOUSE_ENV_VAR
+from orchestration.dbt_manifest import REPO_ROOT, manifest_is_stale, target_path
+from orchestration.settings import RAW_DATASET_ENV_VAR, WAREHOUSE_ENV_VAR, raw_dataset_dir
 
 
 def dbt_executable() -> str:
@@ -21,7 +21,8 @@ def dbt_executable() -> str:
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
 
-dbt_project = DbtProject(project_dir=REPO_ROOT, profiles_dir=REPO_ROOT / "profiles")
+dbt_project = DbtProject(project_dir=REPO_ROOT, profiles_dir=REPO_ROOT / "profiles",
+                         target_path=target_path().relative_to(REPO_ROOT))
 
 
 def dbt_cli() -> DbtCliResource:
@@ -45,17 +46,24 @@ dbt_project.prepare_if_dev()
 
 
 @contextmanager
-def warehouse_env(path: str) -> Iterator[None]:
-    """Point dbt's profile (env_var RW_WAREHOUSE_PATH) at a run's warehouse file."""
-    previous = os.environ.get(WAREHOUSE_ENV_VAR)
-    os.environ[WAREHOUSE_ENV_VAR] = path
+def warehouse_env(path: str, raw_datasets: str | Path | None = None) -> Iterator[None]:
+    """Point dbt's profile at a run's warehouse file and, for Spark, its raw datasets.
+
+    Sets RW_WAREHOUSE_PATH and RW_RAW_DATASET_DIR (macros/register_raw_datasets.sql) for
+    the duration, and puts back what was there before.
+    """
+    values = {WAREHOUSE_ENV_VAR: path,
+              RAW_DATASET_ENV_VAR: str(raw_datasets or raw_dataset_dir(path))}
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop(WAREHOUSE_ENV_VAR, None)
-        else:
-            os.environ[WAREHOUSE_ENV_VAR] = previous
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 DOCS_SITE_FILES = ("index.html", "manifest.json", "catalog.json")

@@ -13,6 +13,7 @@ from pydantic import PrivateAttr
 from orchestration import settings
 from orchestration.dbt_project import dbt_cli
 from orchestration.load.pseudonymize import DEMO_ENV_VAR, Pseudonymizer, resolve_key
+from orchestration.load.raw_datasets import RawDatasets
 from orchestration.load.warehouse import connect
 from orchestration.recovery import recover_from_dead_writer
 from orchestration.writer_lock import Holder, WriterLock
@@ -30,6 +31,8 @@ class WarehouseResource(dg.ConfigurableResource):
     """
 
     database_path: str
+    # The raw layer's Parquet datasets for other engines; empty: beside the warehouse file.
+    raw_dataset_dir: str = ""
     writer_wait_seconds: float = settings.DEFAULT_WRITER_WAIT_SECONDS
     _lock: WriterLock | None = PrivateAttr(default=None)
 
@@ -63,6 +66,11 @@ class WarehouseResource(dg.ConfigurableResource):
         """Note a child process (dbt) writing for this run, so a crash can be cleaned up."""
         if self._lock is not None:
             self._lock.record_child(pid)
+
+    def raw_datasets(self) -> RawDatasets:
+        """Return the Parquet raw datasets the loader writes beside the raw tables."""
+        return RawDatasets(self.raw_dataset_dir
+                           or settings.raw_dataset_dir(self.database_path))
 
     @contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -14,6 +14,10 @@ WAREHOUSE_ENV_VAR = "RW_WAREHOUSE_PATH"
 QUALITY_ENV_VAR = "RW_QUALITY_DIR"
 SERVING_ENV_VAR = "RW_SERVING_DIR"
 LOG_ENV_VAR = "RW_LOG_DIR"
+RAW_DATASET_ENV_VAR = "RW_RAW_DATASET_DIR"
+DBT_TARGET_ENV_VAR = "RW_DBT_TARGET"
+DEFAULT_DBT_TARGET = "duckdb"
+RAW_DATASET_FOLDER = "raw_datasets"
 DEFAULT_LANDING_DIR = Path("data/landing")
 DEFAULT_WAREHOUSE_PATH = Path("data/warehouse/referral_warehouse.duckdb")
 DEFAULT_QUALITY_DIR = Path("data/quality")
@@ -35,6 +39,26 @@ def landing_dir() -> str:
 def warehouse_path() -> str:
     """Return the DuckDB warehouse file: $RW_WAREHOUSE_PATH or data/warehouse/...duckdb."""
     return str(Path(os.environ.get(WAREHOUSE_ENV_VAR) or DEFAULT_WAREHOUSE_PATH).absolute())
+
+
+def raw_dataset_dir(warehouse: str | Path | None = None) -> str:
+    """Return where the raw layer's Parquet datasets go (issue 12, docs/scale-out.md).
+
+    $RW_RAW_DATASET_DIR, else a `raw_datasets` folder beside the warehouse file, so every
+    warehouse (each test's, each demo's) keeps its own.
+    """
+    if os.environ.get(RAW_DATASET_ENV_VAR):
+        return str(Path(os.environ[RAW_DATASET_ENV_VAR]).absolute())
+    return str(Path(warehouse or warehouse_path()).absolute().parent / RAW_DATASET_FOLDER)
+
+
+def dbt_target() -> str:
+    """Return the engine dbt builds on: $RW_DBT_TARGET (duckdb, spark or postgres) or duckdb.
+
+    profiles/profiles.yml reads the same variable; extract-load always writes DuckDB's raw
+    tables and the Parquet raw datasets, whatever the target (docs/scale-out.md).
+    """
+    return os.environ.get(DBT_TARGET_ENV_VAR) or DEFAULT_DBT_TARGET
 
 
 def quality_dir() -> str:

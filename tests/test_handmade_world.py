@@ -198,9 +198,10 @@ def test_campaign_performance_under_each_attribution_model(marts) -> None:
     ]
 
 
-def test_status_history_snapshot_holds_the_latest_versions(marts) -> None:
-    assert rows(marts, """select referral_id, status_code from snapshots.snp_referral_statuses
-        where referral_id in ('ref-1', 'ref-11') and dbt_valid_to is null order by 1""") == [
+def test_status_history_holds_the_latest_versions(marts) -> None:
+    assert rows(marts, """select referral_id, status_code
+        from staging.stg_ehr__service_request_status_history
+        where referral_id in ('ref-1', 'ref-11') and valid_to_at is null order by 1""") == [
         ("ref-1", "completed"), ("ref-11", "revoked")]
 
 

@@ -1,4 +1,4 @@
-"""Every dbt seed, model and snapshot as Dagster assets, built with one `dbt build` per run."""
+"""Every dbt seed and model as Dagster assets, built with one `dbt build` per run."""
 # No `from __future__ import annotations` here: Dagster reads these annotations at runtime.
 
 from collections.abc import Iterator
@@ -6,6 +6,7 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
+from orchestration import settings
 from orchestration.dbt_project import dbt_project, warehouse_env
 from orchestration.resources import WarehouseResource
 from orchestration.translator import ReferralWarehouseTranslator
@@ -15,8 +16,12 @@ from orchestration.translator import ReferralWarehouseTranslator
             dagster_dbt_translator=ReferralWarehouseTranslator())
 def dbt_warehouse_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
                          warehouse: WarehouseResource) -> Iterator:
-    """Build the selected seeds, models and snapshots, and run their tests, in one dbt call."""
-    with warehouse_env(warehouse.database_path):
+    """Build the selected seeds and models, and run their tests, in one dbt call.
+
+    dbt builds on the engine RW_DBT_TARGET names; every materialization says which.
+    """
+    engine = {"engine": settings.dbt_target()}
+    with warehouse_env(warehouse.database_path, warehouse.raw_datasets().root):
         # Unit tests check our SQL, not the data: `make test` runs them
         # (tests/dbt/test_unit_tests.py); a production run skips their nodes.
         invocation = dbt.cli(["build", "--exclude", "resource_type:unit_test"], context=context)
@@ -24,6 +29,9 @@ def dbt_warehouse_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
         # stop it (orchestration/recovery.py).
         warehouse.record_child(invocation.process.pid)
         try:
-            yield from invocation.stream()
+            for event in invocation.stream():
+                if isinstance(event, dg.Output | dg.AssetMaterialization):
+                    event = event.with_metadata({**event.metadata, **engine})
+                yield event
         finally:
             warehouse.record_child(None)

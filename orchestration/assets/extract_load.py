@@ -37,7 +37,7 @@ def build_extract_asset(spec: EntitySpec) -> dg.AssetsDefinition:
         pseudonymizer = pseudonymization.pseudonymizer(context.log)
         with warehouse.connection() as con:
             report = load_entity(con, spec, Path(landing.landing_dir), pseudonymizer,
-                                 context.run.run_id)
+                                 context.run.run_id, raw_datasets=warehouse.raw_datasets())
             table_rows = con.execute(f"select count(*) from raw.{spec.table}").fetchone()[0]
             checks = load_check_results(con, spec, context.run.run_id)
         for reason, count in sorted(report.reasons.items()):

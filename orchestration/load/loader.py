@@ -24,6 +24,7 @@ from orchestration.extract.spec import EntitySpec
 from orchestration.load.errors import SourceFileError
 from orchestration.load.landing import LandingFile, discover
 from orchestration.load.pseudonymize import Pseudonymizer
+from orchestration.load.raw_datasets import RawDatasets
 from orchestration.load.warehouse import LEDGER_TABLE, QUARANTINE_TABLE, RAW_SCHEMA, ensure_tables
 
 BATCH_BYTES = 256 * 1024 * 1024
@@ -46,6 +47,7 @@ class FileOutcome:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    raw_dataset_file: str | None = None  # the Parquet file holding this batch's raw rows
 
 
 @dataclass
@@ -82,14 +84,19 @@ class LoadReport:
 
 def load_entity(con: duckdb.DuckDBPyConnection, spec: EntitySpec, landing: Path,
                 pseudonymizer: Pseudonymizer, run_id: str | None = None,
-                batch_bytes: int = BATCH_BYTES) -> LoadReport:
+                batch_bytes: int = BATCH_BYTES,
+                raw_datasets: RawDatasets | None = None) -> LoadReport:
     """Load every landing file of ``spec`` not loaded before; return what happened.
 
     A file that cannot be read as a whole is rejected (a ledger row with the reason) and the
     other files still load; a file already rejected in the same content is not retried.
+    With ``raw_datasets``, each batch's raw rows are also written there as one Parquet file.
     """
     run_id = run_id or uuid.uuid4().hex
     ensure_tables(con, spec)
+    if raw_datasets is not None:
+        raw_datasets.sweep(con, spec.table)
+        raw_datasets.ensure_schema_file(con, spec.table)
     pseudonymizer.register(con)
     report = LoadReport(spec, run_id)
     discovery = discover(landing, spec)
@@ -122,12 +129,13 @@ def load_entity(con: duckdb.DuckDBPyConnection, spec: EntitySpec, landing: Path,
         _in_transaction(con, lambda: _record_ledger(con, spec, run_id, bookkeeping))
         report.files.extend(bookkeeping)
     for batch in _batches(to_load, batch_bytes):
-        _load_or_reject(con, spec, batch, run_id, report)
+        _load_or_reject(con, spec, batch, run_id, report, raw_datasets)
     return report
 
 
 def _load_or_reject(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
-                    batch: list[LandingFile], run_id: str, report: LoadReport) -> None:
+                    batch: list[LandingFile], run_id: str, report: LoadReport,
+                    raw_datasets: RawDatasets | None) -> None:
     """Load a batch in one transaction; when a file in it cannot be read, find and reject it.
 
     Only problems of the file's content are rejections. Problems of the machine (disk full,
@@ -136,13 +144,13 @@ def _load_or_reject(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
     """
     try:
         outcomes, reasons = _in_transaction(
-            con, lambda: _load_batch(con, spec, batch, run_id))
+            con, lambda: _load_batch(con, spec, batch, run_id, raw_datasets))
     except (OSError, MemoryError, duckdb.IOException, duckdb.OutOfMemoryException):
         raise
     except Exception as error:  # any other failure is a problem of the file's content
         if len(batch) > 1:
             for landing_file in batch:
-                _load_or_reject(con, spec, [landing_file], run_id, report)
+                _load_or_reject(con, spec, [landing_file], run_id, report, raw_datasets)
             return
         landing_file = batch[0]
         outcome = FileOutcome(landing_file.relative, landing_file.sha256, landing_file.size,
@@ -191,7 +199,8 @@ def _in_transaction(con: duckdb.DuckDBPyConnection, work):
 
 
 def _load_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec, batch: list[LandingFile],
-                run_id: str) -> tuple[list[FileOutcome], Counter[str]]:
+                run_id: str, raw_datasets: RawDatasets | None,
+                ) -> tuple[list[FileOutcome], Counter[str]]:
     text_columns = ", ".join(f'"{c.name}" varchar' for c in spec.columns)
     con.execute(f"""create or replace temp table _text (
         _source_file varchar, _record_number bigint, _record_hash varchar,
@@ -219,13 +228,18 @@ def _load_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec, batch: list[La
         "select _reason, count(*) from _classified where _reason is not null group by 1"
     ).fetchall()))
     con.execute("drop table _classified")
+    dataset_file = None
+    if raw_datasets is not None:
+        dataset_file = raw_datasets.write_batch(con, spec.table, run_id,
+                                                [f.relative for f in batch])
     outcomes = []
     for landing_file in batch:
         read, loaded, quarantined = counts.get(landing_file.relative, (0, 0, 0))
         outcomes.append(FileOutcome(landing_file.relative, landing_file.sha256,
                                     landing_file.size, "loaded" if read else "empty",
                                     rows_read=read, rows_loaded=loaded,
-                                    rows_quarantined=quarantined))
+                                    rows_quarantined=quarantined,
+                                    raw_dataset_file=dataset_file if loaded else None))
     _record_ledger(con, spec, run_id, outcomes)
     return outcomes, reasons
 
@@ -233,11 +247,13 @@ def _load_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec, batch: list[La
 def _record_ledger(con: duckdb.DuckDBPyConnection, spec: EntitySpec, run_id: str,
                    outcomes: Iterable[FileOutcome]) -> None:
     rows = [(spec.source, spec.table, o.file, o.sha256, o.size, o.status, o.duplicate_of,
-             o.rows_read, o.rows_loaded, o.rows_quarantined, run_id, o.detail)
+             o.rows_read, o.rows_loaded, o.rows_quarantined, run_id, o.detail,
+             o.raw_dataset_file)
             for o in outcomes]
     con.executemany(f"""insert into {LEDGER_TABLE} (source, entity, source_file, file_sha256,
         file_bytes, status, duplicate_of, rows_read, rows_loaded, rows_quarantined, run_id,
-        detail, loaded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())""", rows)
+        detail, raw_dataset_file, loaded_at)
+        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())""", rows)
 
 
 # ----- staging a batch of files into _text ------------------------------------------------

@@ -2,7 +2,9 @@
 
 The raw schema holds one table per source entity plus two bookkeeping tables:
 `_load_ledger` (one row per landing file processed: its hash, status and counts) and
-`_quarantine` (one row per record that could not be loaded, with the reason). Neither holds
+`_quarantine` (one row per record that could not be loaded, with the reason). A ledger row
+also names the Parquet file its batch's rows were copied to, when the loader writes raw
+datasets for other engines (orchestration/load/raw_datasets.py). Neither holds
 record content: the landing file and the record number locate the original. A file that
 cannot be read as a whole is a ledger row with status `rejected` and the reason in `detail`.
 """
@@ -42,7 +44,8 @@ create table if not exists {LEDGER_TABLE} (
     rows_quarantined bigint not null,
     run_id varchar,
     loaded_at timestamptz not null,
-    detail varchar
+    detail varchar,
+    raw_dataset_file varchar
 )"""
 
 QUARANTINE_DDL = f"""
@@ -92,6 +95,8 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
     con.execute(LEDGER_DDL)
     # Warehouses from before file rejections were recorded lack the reason column.
     con.execute(f"alter table {LEDGER_TABLE} add column if not exists detail varchar")
+    # ... and the Parquet file a batch's rows went to (orchestration/load/raw_datasets.py).
+    con.execute(f"alter table {LEDGER_TABLE} add column if not exists raw_dataset_file varchar")
     con.execute(QUARANTINE_DDL)
     columns = [(c.name, c.sql_type) for c in spec.columns] + list(METADATA_COLUMNS)
     column_sql = ",\n    ".join(f'"{name}" {sql_type}' for name, sql_type in columns)

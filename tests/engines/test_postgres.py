@@ -1,15 +1,13 @@
 """The same dbt project on Postgres 15 (issue 12): the hand-made world's marts, row for row.
 
 The test starts its own Postgres (Debian's `postgresql` package, which `.ci/run` installs) on
-127.0.0.1, copies the raw layer from the hand-made world's DuckDB warehouse with COPY, runs
+127.0.0.1, copies the raw layer from the hand-made world's Parquet raw datasets with COPY, runs
 `dbt build --target postgres` twice, and compares every mart with DuckDB's after each build:
 equal, and the second build changes no row (incremental models never duplicate).
 """
 
 from __future__ import annotations
 
-import datetime
-import decimal
 import glob
 import os
 import shutil
@@ -19,14 +17,12 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from orchestration.dbt_manifest import REPO_ROOT
 from orchestration.dbt_project import dbt_executable
 from orchestration.load.to_postgres import copy_raw_to_postgres
-
-INCREMENTAL = ("stg_web__events", "stg_scheduling__appointment_events")
+from tests.engines.marts import INCREMENTAL, duckdb_marts, sorted_rows
 
 
 def _postgres_bin() -> Path | None:
@@ -71,15 +67,7 @@ def postgres() -> Iterator[dict[str, str]]:
 
 def _rows(cursor, sql: str) -> list[tuple]:
     cursor.execute(sql)
-    return sorted((tuple(_plain(v) for v in row) for row in cursor.fetchall()), key=repr)
-
-
-def _plain(value: object) -> object:
-    if isinstance(value, float | decimal.Decimal):
-        return round(float(value), 9)
-    if isinstance(value, datetime.datetime):
-        return value.replace(tzinfo=None).isoformat()
-    return value
+    return sorted_rows(cursor.fetchall())
 
 
 def test_the_marts_on_postgres_equal_duckdbs_and_a_second_build_changes_nothing(
@@ -88,19 +76,10 @@ def test_the_marts_on_postgres_equal_duckdbs_and_a_second_build_changes_nothing(
 
     dsn = (f"host={postgres['RW_PG_HOST']} port={postgres['RW_PG_PORT']} "
            f"user={postgres['RW_PG_USER']} dbname={postgres['RW_PG_DATABASE']}")
-    warehouse = duckdb.connect(str(handmade_world / "warehouse.duckdb"), read_only=True)
-    copied = copy_raw_to_postgres(warehouse, dsn)
+    copied = copy_raw_to_postgres(handmade_world / "raw_datasets", dsn)
     assert copied["ehr_service_request"] > 0 and copied["web_ga4_events"] > 0
-    marts = [r[0] for r in warehouse.execute(
-        "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
-    ).fetchall()]
-    columns = {t: [r[0] for r in warehouse.execute(
-        "select column_name from duckdb_columns() where schema_name = 'marts' "
-        "and table_name = ? order by column_index", [t]).fetchall()] for t in marts}
-    expected = {t: sorted((tuple(_plain(v) for v in row) for row in warehouse.execute(
-        f"select * from marts.{t}").fetchall()), key=repr) for t in marts}
-    warehouse.close()
-    assert len(marts) == 13
+    expected = duckdb_marts(handmade_world / "warehouse.duckdb")
+    assert len(expected.rows) == 13
 
     env = {**os.environ, **postgres, "RW_DBT_TARGET": "postgres"}
     counts = []
@@ -112,9 +91,9 @@ def test_the_marts_on_postgres_equal_duckdbs_and_a_second_build_changes_nothing(
             env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stdout[-4000:]
         with psycopg2.connect(dsn) as pg, pg.cursor() as cursor:
-            for table in marts:
-                assert _rows(cursor, f"select {', '.join(columns[table])} "
-                                     f"from marts.{table}") == expected[table], table
+            for table, rows in expected.rows.items():
+                assert _rows(cursor, f"select {expected.select(table)} "
+                                     f"from marts.{table}") == rows, table
             counts.append([_rows(cursor, f"select count(*) from staging.{model}")
                            for model in INCREMENTAL])
     assert counts[0] == counts[1]

@@ -1,6 +1,7 @@
--- One row per calendar day from 2000-01-03 (a Monday) to 2035: whether it is a business day (Monday to Friday
--- and not in the holidays seed) and how many business days have passed up to it, so the
--- business days between two dates is one subtraction (docs/metrics.md, "Business days").
+-- One row per calendar day from 2000-01-03 (a Monday) to 2035: whether it is a business
+-- day (Monday to Friday and not in the holidays seed) and how many business days have
+-- passed up to it, so the business days between two dates is one subtraction
+-- (docs/metrics.md, "Business days").
 with
 
 days as (

@@ -41,7 +41,7 @@ touches as (
     from leads
     inner join sessions
         on leads.ga_client_id = sessions.user_pseudo_id
-        and sessions.session_started_at <= leads.created_at
+        and leads.created_at >= sessions.session_started_at
         and sessions.session_started_at
         >= {{ dbt.dateadd('day', -var('attribution_lookback_days'), 'leads.created_at') }}
     inner join campaigns

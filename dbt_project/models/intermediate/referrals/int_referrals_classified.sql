@@ -49,8 +49,10 @@ milestones as (
             as has_scheduled,
         (referrals.loop_closed_at is not null and referrals.first_visit_at is not null)
             as has_loop_closed,
-        {{ dbt.dateadd('day', var('leakage_window_days'), 'referrals.referred_at') }}
-            <= reporting_dates.as_of_at as is_window_closed
+        (
+            {{ dbt.dateadd('day', var('leakage_window_days'), 'referrals.referred_at') | trim }}
+            <= reporting_dates.as_of_at
+        ) as is_window_closed
     from referrals
     cross join reporting_dates
 
@@ -59,13 +61,16 @@ milestones as (
 classified as (
 
     select
-        milestones.*,
+        *,
         case
             when has_loop_closed then 'loop_closed'
             when has_attended then 'attended'
             when has_scheduled then 'scheduled'
             else 'referred'
         end as funnel_stage,
+        -- dbt's date macros render their own line breaks and long lines: layout is not
+        -- checked here (sqlfluff's LT02 and LT05).
+        -- noqa: disable=LT02,LT05
         {{ dbt.datediff('referred_at', 'first_scheduled_at', 'day') }} as days_to_schedule,
         {{ dbt.datediff('referred_at', 'first_visit_at', 'day') }} as days_to_first_visit,
         case when has_loop_closed
@@ -93,6 +98,7 @@ classified as (
                                    'last_appointment_slot_at') }} <= as_of_at
                 then 'booked_slot_passed'
         end as leakage_reason
+        -- noqa: enable=LT02,LT05
     from milestones
 
 ),

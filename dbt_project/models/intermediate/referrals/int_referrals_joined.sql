@@ -128,12 +128,16 @@ final as (
         coalesce(coverages.payer_class_name, 'Unknown') as payer_class_name,
         coalesce(referrals.referral_source_code, 'unknown') as source_channel,
         case
-            when coalesce(requester_network.is_in_network,
-                          requester_organizations.is_in_network, false)
+            when coalesce(
+                    requester_network.is_in_network,
+                    requester_organizations.is_in_network, false
+                )
                 and not coalesce(receiving_organizations.is_in_network, false)
                 then 'outbound'
-            when coalesce(requester_network.is_in_network,
-                          requester_organizations.is_in_network, false) then 'internal'
+            when coalesce(
+                    requester_network.is_in_network,
+                    requester_organizations.is_in_network, false
+                ) then 'internal'
             else 'inbound'
         end as direction,
         coalesce(appointments.appointment_count, 0) as appointment_count,

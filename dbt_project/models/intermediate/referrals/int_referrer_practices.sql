@@ -40,11 +40,15 @@ final as (
     select
         referrers.referring_practitioner_id,
         -- A clinician neither the CRM nor the EHR places in a practice is a practice of one.
-        coalesce(crm_providers.practice_id, practitioner_organizations.organization_id,
-                 referrers.referring_practitioner_id) as practice_key,
+        coalesce(
+            crm_providers.practice_id, practitioner_organizations.organization_id,
+            referrers.referring_practitioner_id
+        ) as practice_key,
         crm_providers.practice_id,
-        coalesce(crm_practices.practice_name, practitioner_organizations.organization_name,
-                 'Unknown') as practice_name,
+        coalesce(
+            crm_practices.practice_name, practitioner_organizations.organization_name,
+            'Unknown'
+        ) as practice_name,
         coalesce(crm_providers.liaison_name, crm_practices.liaison_name) as liaison_name
     from referrers
     left join practitioners

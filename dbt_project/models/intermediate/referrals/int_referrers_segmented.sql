@@ -51,13 +51,13 @@ ranked as (
     select
         volumes.*,
         row_number() over (
-            order by lifetime_referral_count desc, referring_practitioner_id
+            order by volumes.lifetime_referral_count desc, volumes.referring_practitioner_id asc
         ) as volume_rank,
-        sum(lifetime_referral_count) over (
-            order by lifetime_referral_count desc, referring_practitioner_id
+        sum(volumes.lifetime_referral_count) over (
+            order by volumes.lifetime_referral_count desc, volumes.referring_practitioner_id asc
             rows between unbounded preceding and current row
         ) as cumulative_referral_count,
-        sum(lifetime_referral_count) over () as all_referral_count,
+        sum(volumes.lifetime_referral_count) over () as all_referral_count,
         count(*) over () as referrer_count
     from volumes
 
@@ -68,15 +68,17 @@ final as (
     select
         ranked.*,
         case
-            when first_referral_at
+            when ranked.first_referral_at
                 > {{ dbt.dateadd('day', -var('segment_period_days'), 'as_of_at') }}
                 then 'new'
-            when recent_period_referral_count = 0 then 'dormant'
-            when recent_period_referral_count
-                >= previous_period_referral_count * (1 + {{ var('segment_change_threshold') }})
+            when ranked.recent_period_referral_count = 0 then 'dormant'
+            when ranked.recent_period_referral_count
+                >= ranked.previous_period_referral_count
+                * (1 + {{ var('segment_change_threshold') }})
                 then 'growing'
-            when recent_period_referral_count
-                <= previous_period_referral_count * (1 - {{ var('segment_change_threshold') }})
+            when ranked.recent_period_referral_count
+                <= ranked.previous_period_referral_count
+                * (1 - {{ var('segment_change_threshold') }})
                 then 'declining'
             else 'steady'
         end as segment

@@ -5,6 +5,12 @@
 -- happened, and a message stamped after its own delivery comes from a wrong clock: counting
 -- either moved the moment into the future (referrals declared leaked before their window
 -- passed). var('as_of_date') overrides it.
+{#- as_of_date (a var) fixes the as-of moment; else it is the latest event. #}
+{%- if var('as_of_date', none) -%}
+{%- set as_of_at = "cast('" ~ var('as_of_date') ~ "' as " ~ dbt.type_timestamp() ~ ")" -%}
+{%- else -%}
+{%- set as_of_at = 'latest_at' -%}
+{%- endif %}
 with
 
 extract_time as (
@@ -42,12 +48,7 @@ latest as (
 
 final as (
 
-    select
-        {% if var('as_of_date', none) %}
-        cast('{{ var("as_of_date") }}' as {{ dbt.type_timestamp() }}) as as_of_at
-        {% else %}
-        latest_at as as_of_at
-        {% endif %}
+    select {{ as_of_at }} as as_of_at
     from latest
 
 )

@@ -34,12 +34,15 @@ candidates as (
     select
         referrals.*,
         case
-            when has_attended and not has_loop_closed then 'consult_note_overdue'
-            when has_attended or not is_open_status then null
-            when last_appointment_outcome = 'booked' and last_appointment_slot_at < as_of_at
+            when
+                referrals.has_attended and not referrals.has_loop_closed
+                then 'consult_note_overdue'
+            when referrals.has_attended or not referrals.is_open_status then null
+            when referrals.last_appointment_outcome = 'booked'
+                and referrals.last_appointment_slot_at < referrals.as_of_at
                 then 'booked_slot_passed'
-            when last_appointment_outcome in ('cancelled', 'no_show') then 'not_rebooked'
-            when not has_scheduled then 'not_scheduled'
+            when referrals.last_appointment_outcome in ('cancelled', 'no_show') then 'not_rebooked'
+            when not referrals.has_scheduled then 'not_scheduled'
         end as worklist_reason
     from referrals
 
@@ -49,14 +52,14 @@ waiting as (
 
     select
         candidates.*,
-        case worklist_reason
-            when 'consult_note_overdue' then first_visit_at
-            when 'booked_slot_passed' then last_appointment_slot_at
-            when 'not_rebooked' then last_appointment_event_at
-            when 'not_scheduled' then referred_at
+        case candidates.worklist_reason
+            when 'consult_note_overdue' then candidates.first_visit_at
+            when 'booked_slot_passed' then candidates.last_appointment_slot_at
+            when 'not_rebooked' then candidates.last_appointment_event_at
+            when 'not_scheduled' then candidates.referred_at
         end as waiting_since_at
     from candidates
-    where worklist_reason is not null
+    where candidates.worklist_reason is not null
 
 ),
 
@@ -101,13 +104,17 @@ final as (
         on measured.worklist_reason = reasons.worklist_reason
     left join referrers
         on measured.referring_practitioner_id = referrers.referring_practitioner_id
-    where (measured.worklist_reason <> 'not_scheduled'
-           or measured.business_days_waiting > {{ var('worklist_schedule_business_days') }})
-        and (measured.worklist_reason <> 'consult_note_overdue'
-             or measured.business_days_waiting
-             > {{ var('worklist_consult_note_business_days') }})
-        and {{ dbt.dateadd('day', var('worklist_horizon_days'), 'measured.waiting_since_at') }}
-        >= measured.as_of_at
+    where (
+        measured.worklist_reason <> 'not_scheduled'
+        or measured.business_days_waiting > {{ var('worklist_schedule_business_days') }}
+    )
+    and (
+        measured.worklist_reason <> 'consult_note_overdue'
+        or measured.business_days_waiting
+        > {{ var('worklist_consult_note_business_days') }}
+    )
+    and {{ dbt.dateadd('day', var('worklist_horizon_days'), 'measured.waiting_since_at') }}
+    >= measured.as_of_at
 
 )
 

@@ -85,16 +85,27 @@ credited_outcomes as (
 
 campaign_months as (
 
-    select campaign_id, performance_month from monthly_spend
+    select
+        campaign_id,
+        performance_month
+    from monthly_spend
     union
-    select campaign_id, performance_month from monthly_sessions
+    select
+        campaign_id,
+        performance_month
+    from monthly_sessions
     union
-    select campaign_id, performance_month from credited_outcomes
+    select
+        campaign_id,
+        performance_month
+    from credited_outcomes
 
 ),
 
 final as (
 
+    -- A month without spend rows spent 0: costs are 0 where there are leads, and null
+    -- only where the denominator is 0 (docs/metrics.md, "Costs and rates").
     select
         {{ dbt.concat(["campaign_months.campaign_id", "'|'",
                        "cast(campaign_months.performance_month as " ~ dbt.type_string() ~ ")",
@@ -117,8 +128,6 @@ final as (
             as attributed_attended_count,
         cast(coalesce(credited_outcomes.attributed_revenue_amount, 0) as {{ type_money() }})
             as attributed_revenue_amount,
-        -- A month without spend rows spent 0: costs are 0 where there are leads, and null
-        -- only where the denominator is 0 (docs/metrics.md, "Costs and rates").
         {{ safe_divide('coalesce(monthly_spend.spend_amount, 0)',
                        'coalesce(credited_outcomes.attributed_lead_count, 0)') }}
             as cost_per_lead_amount,

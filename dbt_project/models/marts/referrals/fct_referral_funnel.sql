@@ -83,10 +83,12 @@ final as (
         {{ safe_divide('loop_closed_count', 'attended_count') }} as loop_closure_rate,
         {{ safe_divide('attended_count', 'referred_count') }} as referral_conversion_rate,
         {{ safe_divide('leaked_count', 'referred_count') }} as leakage_rate,
-        cast(median_days_to_schedule as {{ type_double() }}) as median_days_to_schedule,
-        cast(median_days_to_first_visit as {{ type_double() }})
+        cast(aggregated.median_days_to_schedule as {{ type_double() }})
+            as median_days_to_schedule,
+        cast(aggregated.median_days_to_first_visit as {{ type_double() }})
             as median_days_to_first_visit,
-        cast(median_days_to_loop_close as {{ type_double() }}) as median_days_to_loop_close
+        cast(aggregated.median_days_to_loop_close as {{ type_double() }})
+            as median_days_to_loop_close
     from aggregated
     cross join reporting_dates
 

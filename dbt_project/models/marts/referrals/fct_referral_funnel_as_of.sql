@@ -37,8 +37,8 @@ first_month as (
 points as (
 
     select
-        {{ dbt.dateadd('month', 'month_offsets.generated_number', 'first_month.first_referral_month') }}
-            as as_of_at,
+        {{ dbt.dateadd('month', 'month_offsets.generated_number',
+                       'first_month.first_referral_month') }} as as_of_at,
         false as is_current
     from month_offsets
     cross join first_month
@@ -46,7 +46,10 @@ points as (
     where {{ dbt.dateadd('month', 'month_offsets.generated_number',
                          'first_month.first_referral_month') }} < reporting_dates.as_of_at
     union all
-    select as_of_at, true as is_current from reporting_dates
+    select
+        as_of_at,
+        true as is_current
+    from reporting_dates
 
 ),
 
@@ -57,7 +60,7 @@ revoked_at_point as (
         status_history.referral_id
     from points
     inner join status_history
-        on status_history.valid_from_at <= points.as_of_at
+        on points.as_of_at >= status_history.valid_from_at
         and (status_history.valid_to_at is null or points.as_of_at < status_history.valid_to_at)
     where status_history.status_code = 'revoked'
 
@@ -69,15 +72,19 @@ staged as (
         points.as_of_at,
         points.is_current,
         referrals.referral_month,
-        (referrals.first_scheduled_at <= points.as_of_at
-         or referrals.first_visit_at <= points.as_of_at) as was_scheduled,
+        (
+            referrals.first_scheduled_at <= points.as_of_at
+            or referrals.first_visit_at <= points.as_of_at
+        ) as was_scheduled,
         coalesce(referrals.first_visit_at <= points.as_of_at, false) as was_attended,
-        coalesce(referrals.first_visit_at <= points.as_of_at
-                 and referrals.loop_closed_at <= points.as_of_at, false) as was_loop_closed,
+        coalesce(
+            referrals.first_visit_at <= points.as_of_at
+            and referrals.loop_closed_at <= points.as_of_at, false
+        ) as was_loop_closed,
         revoked_at_point.referral_id is not null as was_revoked
     from points
     inner join referrals
-        on referrals.referred_at <= points.as_of_at
+        on points.as_of_at >= referrals.referred_at
     left join revoked_at_point
         on points.as_of_at = revoked_at_point.as_of_at
         and referrals.referral_id = revoked_at_point.referral_id

@@ -50,7 +50,8 @@ practice_referrals as (
 
 practices as (
 
-    select distinct practice_key from referrer_practices where practice_key is not null
+    select distinct practice_key from referrer_practices
+    where practice_key is not null
 
 ),
 
@@ -63,7 +64,8 @@ windows as (
         activities.liaison_name,
         activities.practice_id,
         cast(activities.activity_date as date) as activity_date,
-        least({{ var('lift_window_days') }},
+        least(
+            {{ var('lift_window_days') }},
               {{ dbt.datediff('cast(activities.activity_date as date)',
                               'reporting_dates.as_of_date', 'day') }}) as window_days
     from activities
@@ -115,8 +117,10 @@ comparison as (
     select
         practice_changes.activity_id,
         count(*) as comparison_practice_count,
-        avg(cast(practice_changes.after_count - practice_changes.before_count
-                 as {{ type_double() }})) as comparison_change
+        avg(cast(
+            practice_changes.after_count - practice_changes.before_count
+            as {{ type_double() }}
+        )) as comparison_change
     from practice_changes
     left join visited_recently
         on practice_changes.activity_id = visited_recently.activity_id
@@ -164,8 +168,10 @@ final as (
         avg(comparison_change) as comparison_change_per_practice,
         avg(cast(after_count - before_count as {{ type_double() }}) - comparison_change)
             as lift_per_activity,
-        (count(*) < {{ var('lift_min_sample') }}
-         or sum(comparison_practice_count) < {{ var('lift_min_sample') }}) as is_small_sample
+        (
+            count(*) < {{ var('lift_min_sample') }}
+            or sum(comparison_practice_count) < {{ var('lift_min_sample') }}
+        ) as is_small_sample
     from activity_lift
     group by activity_type, activity_type_name, liaison_name
 

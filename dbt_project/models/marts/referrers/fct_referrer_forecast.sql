@@ -32,14 +32,17 @@ horizons as (
         reporting_dates.as_of_at,
         {{ dbt.dateadd('day', -var('forecast_horizon_days'), 'reporting_dates.as_of_at') }}
             as prior_as_of_at,
-        least({{ var('forecast_history_days') }},
+        least(
+            {{ var('forecast_history_days') }},
               {{ dbt.datediff('data_start.first_referral_date',
                               'cast(reporting_dates.as_of_at as date)', 'day') }})
             as history_days,
-        least({{ var('forecast_history_days') }},
+        least(
+            {{ var('forecast_history_days') }},
               {{ dbt.datediff('data_start.first_referral_date',
                               'cast(reporting_dates.as_of_at as date)', 'day') }}
-              - {{ var('forecast_horizon_days') }}) as prior_history_days
+            - {{ var('forecast_horizon_days') }}
+        ) as prior_history_days
     from reporting_dates
     cross join data_start
 
@@ -63,8 +66,9 @@ counts as (
             as prior_history_referral_count
     from referrals
     cross join horizons
-    group by referrals.referring_practitioner_id, horizons.history_days,
-             horizons.prior_history_days
+    group by
+        referrals.referring_practitioner_id, horizons.history_days,
+        horizons.prior_history_days
 
 ),
 
@@ -72,11 +76,15 @@ expected as (
 
     select
         counts.*,
-        case when history_days > 0 then cast(history_referral_count as {{ type_double() }})
-            * {{ var('forecast_horizon_days') }} / history_days end as expected_count,
-        case when prior_history_days >= {{ var('forecast_horizon_days') }}
-            then cast(prior_history_referral_count as {{ type_double() }})
-            * {{ var('forecast_horizon_days') }} / prior_history_days end
+        case when
+                counts.history_days > 0
+                then cast(counts.history_referral_count as {{ type_double() }})
+                    * {{ var('forecast_horizon_days') }} / counts.history_days
+        end as expected_count,
+        case when counts.prior_history_days >= {{ var('forecast_horizon_days') }}
+                then cast(counts.prior_history_referral_count as {{ type_double() }})
+                    * {{ var('forecast_horizon_days') }} / counts.prior_history_days
+        end
             as prior_expected_count
     from counts
 
@@ -90,18 +98,19 @@ final as (
         history_referral_count,
         expected_count,
         case when expected_count is not null
-            then greatest(0, expected_count - 1.96 * sqrt(expected_count)) end as lower_count,
+                then greatest(0, expected_count - 1.96 * sqrt(expected_count))
+        end as lower_count,
         expected_count + 1.96 * sqrt(expected_count) as upper_count,
         recent_referral_count,
         prior_expected_count,
         case when prior_expected_count is not null
-            then greatest(0, prior_expected_count - 1.96 * sqrt(prior_expected_count))
+                then greatest(0, prior_expected_count - 1.96 * sqrt(prior_expected_count))
         end as prior_lower_count,
         prior_expected_count + 1.96 * sqrt(prior_expected_count) as prior_upper_count,
         -- Null when there is not yet a forecast from 90 days ago to compare with.
         case when prior_expected_count is not null
-            then recent_referral_count
-                < greatest(0, prior_expected_count - 1.96 * sqrt(prior_expected_count))
+                then recent_referral_count
+                    < greatest(0, prior_expected_count - 1.96 * sqrt(prior_expected_count))
         end as is_slipping
     from expected
 

@@ -57,7 +57,9 @@ grid as (
     select
         cohort_sizes.cohort_month,
         cohort_sizes.cohort_size,
-        month_offsets.generated_number - 1 as months_since_first_referral,
+        -- A whole number on every engine (Spark's series numbers are not integers).
+        cast(month_offsets.generated_number - 1 as {{ dbt.type_bigint() }})
+            as months_since_first_referral,
         cast({{ dbt.dateadd('month', 'month_offsets.generated_number - 1',
                             'cohort_sizes.cohort_month') }} as date) as activity_month
     from cohort_sizes
@@ -89,8 +91,7 @@ final as (
                        "cast(grid.months_since_first_referral as " ~ dbt.type_string()
                        ~ ")"]) }} as retention_row_id,
         grid.cohort_month,
-        cast(grid.months_since_first_referral as {{ dbt.type_bigint() }})
-            as months_since_first_referral,
+        grid.months_since_first_referral,
         grid.activity_month,
         cast(grid.cohort_size as {{ dbt.type_bigint() }}) as cohort_size,
         cast(coalesce(cohort_activity.active_referrer_count, 0) as {{ dbt.type_bigint() }})

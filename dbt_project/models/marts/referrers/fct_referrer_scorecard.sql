@@ -34,9 +34,10 @@ practice_referrals as (
             as referral_quarter,
         referrals.*,
         {{ dbt.dateadd('day', var('scorecard_target_days_to_visit'), 'referrals.referred_at') }}
-            <= referrals.as_of_at as has_had_target_window,
-        (referrals.days_to_first_visit is not null
-         and referrals.days_to_first_visit <= {{ var('scorecard_target_days_to_visit') }})
+        <= referrals.as_of_at as has_had_target_window,
+        (
+            referrals.days_to_first_visit is not null
+            and referrals.days_to_first_visit <= {{ var('scorecard_target_days_to_visit') }})
             as is_seen_within_target
     from referrals
     inner join referrer_practices
@@ -75,9 +76,11 @@ final as (
         aggregated.practice_name,
         aggregated.liaison_name,
         aggregated.referral_quarter,
-        ({{ dbt.dateadd('day', var('leakage_window_days'),
-                        dbt.dateadd('month', 3, 'aggregated.referral_quarter')) }}
-         <= reporting_dates.as_of_at) as is_window_closed,
+        (
+            {{ dbt.dateadd('day', var('leakage_window_days'),
+                           dbt.dateadd('month', 3, 'aggregated.referral_quarter')) }}
+            <= reporting_dates.as_of_at
+        ) as is_window_closed,
         aggregated.referred_count,
         aggregated.attended_count,
         aggregated.loop_closed_count,

@@ -29,8 +29,10 @@ final as (
         latest.intent,
         latest.priority,
         latest.category_code,
-        cast(coalesce(latest.authored_at, first_seen.first_updated_at,
-                      first_seen.first_loaded_at) as {{ dbt.type_timestamp() }}) as referred_at,
+        cast(coalesce(
+            latest.authored_at, first_seen.first_updated_at,
+            first_seen.first_loaded_at
+        ) as {{ dbt.type_timestamp() }}) as referred_at,
         case
             when latest.authored_at is not null then 'authored_on'
             when first_seen.first_updated_at is not null then 'first_last_updated'

@@ -3,6 +3,7 @@
         materialized='incremental',
         unique_key='appointment_event_id',
         on_schema_change='append_new_columns',
+        **incremental_strategy_config()
     )
 }}
 
@@ -13,10 +14,7 @@ source as (
     select * from {{ source('scheduling', 'scheduling_siu_messages') }}
     {% if is_incremental() %}
     -- Late files: anything loaded within the lookback window is looked at again.
-    where _loaded_at >= (
-        select {{ dbt.dateadd('day', -var('incremental_lookback_days'), 'max(loaded_at)') }}
-        from {{ this }}
-    )
+    where {{ loaded_on_or_after_lookback('_loaded_at') }}
     {% endif %}
 
 ),
@@ -51,7 +49,8 @@ final as (
         source.provider_npi,
         source.location_code,
         source.service_code,
-        source._loaded_at as loaded_at
+        source._loaded_at as loaded_at,
+        cast(source._loaded_at as date) as loaded_date
 
     from source
     left join trigger_events

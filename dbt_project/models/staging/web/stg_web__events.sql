@@ -3,6 +3,7 @@
         materialized='incremental',
         unique_key='event_id',
         on_schema_change='append_new_columns',
+        **incremental_strategy_config()
     )
 }}
 
@@ -12,10 +13,7 @@ source as (
 
     select * from {{ source('web', 'web_ga4_events') }}
     {% if is_incremental() %}
-    where _loaded_at >= (
-        select {{ dbt.dateadd('day', -var('incremental_lookback_days'), 'max(loaded_at)') }}
-        from {{ this }}
-    )
+    where {{ loaded_on_or_after_lookback('_loaded_at') }}
     {% endif %}
 
 ),
@@ -52,7 +50,8 @@ final as (
         device_category,
         geo_region,
         geo_city,
-        _loaded_at as loaded_at
+        _loaded_at as loaded_at,
+        cast(_loaded_at as date) as loaded_date
 
     from source
 

@@ -1,0 +1,56 @@
+"""The hand-made world's marts as DuckDB built them: what every other engine must equal."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+# The incremental staging models: a second build must not add a row to either.
+INCREMENTAL = ("stg_web__events", "stg_scheduling__appointment_events")
+
+
+def plain(value: object) -> object:
+    """Return a value comparable across engines (floats to 9 places, naive timestamps)."""
+    if isinstance(value, float | decimal.Decimal):
+        return round(float(value), 9)
+    if isinstance(value, datetime.datetime):
+        return value.replace(tzinfo=None).isoformat()
+    return value
+
+
+def sorted_rows(rows: list[tuple]) -> list[tuple]:
+    """Return rows made plain, in one order whatever the engine returned."""
+    return sorted((tuple(plain(v) for v in row) for row in rows), key=repr)
+
+
+@dataclass
+class Marts:
+    """Every mart's columns (in contract order) and rows."""
+
+    columns: dict[str, list[str]]
+    rows: dict[str, list[tuple]]
+
+    def select(self, table: str) -> str:
+        """Return the column list of a mart, for a query on another engine."""
+        return ", ".join(self.columns[table])
+
+
+def duckdb_marts(warehouse: Path) -> Marts:
+    """Read every mart of a DuckDB warehouse."""
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        tables = [r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
+        ).fetchall()]
+        columns = {t: [r[0] for r in con.execute(
+            "select column_name from duckdb_columns() where schema_name = 'marts' "
+            "and table_name = ? order by column_index", [t]).fetchall()] for t in tables}
+        rows = {t: sorted_rows(con.execute(f"select * from marts.{t}").fetchall())
+                for t in tables}
+    finally:
+        con.close()
+    return Marts(columns, rows)

@@ -1,0 +1,103 @@
+"""The same dbt project on Spark (issue 12): the hand-made world's marts, row for row.
+
+Spark runs in the dbt process (`method: session`, `local[2]`, pyspark from PyPI and Java 17,
+which `.ci/run` installs when it is missing), on plain Parquet tables with no Delta. The whole
+pipeline runs as a user would run it: `referral-warehouse run` with RW_DBT_TARGET=spark
+loads the landing files (DuckDB's raw tables and the Parquet raw datasets), then Dagster runs
+`dbt build` on Spark, which reads the raw datasets. Every mart must equal DuckDB's; a second
+build must change no row (the incremental models overwrite whole load-date partitions).
+
+Spark's tables are Parquet folders under its warehouse directory, which DuckDB reads here:
+the test needs no second JVM to look at what Spark wrote.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.dbt_manifest import REPO_ROOT
+from orchestration.dbt_project import dbt_executable
+from tests.conftest import CRM_ENTITIES, HANDMADE_LANDING
+from tests.engines.marts import INCREMENTAL, Marts, duckdb_marts, sorted_rows
+
+CLI = Path(sys.executable).parent / "referral-warehouse"
+
+
+@pytest.fixture(scope="module")
+def spark_available() -> None:
+    missing = [name for name, ok in (("java", shutil.which("java")),
+                                     ("pyspark", importlib.util.find_spec("pyspark")))
+               if not ok]
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"{' and '.join(missing)} missing: .ci/run and `make install` "
+                        "install them")
+        pytest.skip(f"{' and '.join(missing)} not installed")
+
+
+def _spark_table(spark_dir: Path, schema: str, table: str, columns: str = "*") -> list[tuple]:
+    """Read a Spark table's Parquet files (a table with no rows has none)."""
+    folder = spark_dir / "warehouse" / f"{schema}.db" / table
+    if not folder.is_dir():
+        raise AssertionError(f"Spark has no table {schema}.{table}")
+    if not any(folder.rglob("*.parquet")):
+        return []
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    try:
+        return sorted_rows(con.execute(
+            f"select {columns} from read_parquet('{folder}/**/*.parquet', "
+            "hive_partitioning = true)").fetchall())
+    finally:
+        con.close()
+
+
+def _assert_equal_marts(spark_dir: Path, expected: Marts) -> None:
+    for table, rows in expected.rows.items():
+        assert _spark_table(spark_dir, "marts", table, expected.select(table)) == rows, table
+
+
+def test_the_marts_on_spark_equal_duckdbs_and_a_second_build_changes_nothing(
+        spark_available: None, handmade_world: Path, tmp_path: Path) -> None:
+    expected = duckdb_marts(handmade_world / "warehouse.duckdb")
+    assert len(expected.rows) == 13
+    landing = tmp_path / "landing"
+    shutil.copytree(HANDMADE_LANDING, landing)
+    for entity in CRM_ENTITIES:  # git keeps no empty folders
+        (landing / "crm" / entity).mkdir(parents=True, exist_ok=True)
+    spark_dir = tmp_path / "spark"
+    env = {**os.environ, "RW_DBT_TARGET": "spark", "RW_SPARK_DIR": str(spark_dir),
+           "RW_LANDING_DIR": str(landing),
+           "RW_WAREHOUSE_PATH": str(tmp_path / "warehouse.duckdb"),
+           "RW_QUALITY_DIR": str(tmp_path / "quality"),
+           "RW_SERVING_DIR": str(tmp_path / "serving"), "RW_LOG_DIR": str(tmp_path / "logs"),
+           "RW_DEMO_MODE": "1"}
+    env.pop("DAGSTER_HOME", None)
+    env.pop("RW_RAW_DATASET_DIR", None)
+
+    run = subprocess.run([str(CLI), "run"], env=env, cwd=tmp_path, capture_output=True,
+                         text=True, timeout=1200)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
+    assert "dbt models built on: spark" in run.stdout
+    assert (tmp_path / "raw_datasets" / "ehr_service_request").is_dir()
+    _assert_equal_marts(spark_dir, expected)
+    counts = [len(_spark_table(spark_dir, "staging", model)) for model in INCREMENTAL]
+    assert all(counts)
+
+    second = subprocess.run(
+        [dbt_executable(), "build", "--exclude", "resource_type:test", "resource_type:unit_test",
+         "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT / "profiles"),
+         "--target-path", str(tmp_path / "target")],
+        env={**env, "RW_RAW_DATASET_DIR": str(tmp_path / "raw_datasets")}, cwd=tmp_path,
+        capture_output=True, text=True, timeout=1200)
+    assert second.returncode == 0, second.stdout[-4000:]
+    _assert_equal_marts(spark_dir, expected)
+    assert [len(_spark_table(spark_dir, "staging", model)) for model in INCREMENTAL] == counts
