@@ -62,9 +62,13 @@ lint: install
 		DBT_TARGET_PATH=$(CURDIR)/target/lint $(BIN)/sqlfluff lint dbt_project/models \
 		--processes 2
 
+## Ingest against DuckDB's own readers, then whole runs (full, nothing new, one more day) per
+## scale with peak memory; scale 100 (about 20 M records) on request:
+## make benchmark BENCH_SCALES="1 10 100". Figures: docs/benchmarks.md.
+BENCH_SCALES ?= 1 10
 benchmark: install
-	$(BIN)/python benchmarks/extract_load.py
 	$(BIN)/python benchmarks/ingest.py
+	$(BIN)/python benchmarks/pipeline.py --scales $(BENCH_SCALES)
 
 clean:
 	rm -rf data .dagster_home target logs

@@ -134,7 +134,8 @@ def run(argv: list[str]) -> int:
         result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
             instance=instance, raise_on_error=False,
             tags={settings.LAUNCHED_BY_TAG: "command line"},
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}},
+                                    "progress": {"config": {"enabled": True}}}})
     code = _summarize(result, settings.warehouse_path(), time.perf_counter() - started)
     print(f"dbt's output: {log_file}")
     return code

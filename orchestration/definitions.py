@@ -9,6 +9,7 @@ from orchestration.assets.dbt_models import dbt_warehouse_assets
 from orchestration.assets.extract_load import EXTRACT_ASSETS
 from orchestration.assets.publish import serving_copy
 from orchestration.jobs import refresh_warehouse_job
+from orchestration.progress import progress_logger
 from orchestration.quality_checks import suite_checks
 from orchestration.resources import default_resources
 from orchestration.schedules import daily_refresh_schedule
@@ -26,6 +27,8 @@ defs = dg.Definitions(
     schedules=[daily_refresh_schedule],
     sensors=[landing_files_sensor],
     resources=default_resources(),
+    # The console logger, and the command line's progress display (off unless configured).
+    loggers={**dg.default_loggers(), "progress": progress_logger},
     # Every job, the UI's ad-hoc materializations included, runs its steps in one process:
     # the run holds the warehouse's writer lock from its first step to its last.
     executor=dg.in_process_executor,

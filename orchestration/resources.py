@@ -107,18 +107,24 @@ class LandingResource(dg.ConfigurableResource):
     landing_dir: str
 
 
+# Runs already warned that they use the demo key: once per run, not once per extract step.
+_DEMO_KEY_WARNED: set[str] = set()
+
+
 class PseudonymizationResource(dg.ConfigurableResource):
     """The keyed hash for patient identifiers; the key itself only ever comes from the env."""
 
     demo_mode: bool = False
 
-    def pseudonymizer(self, log: dg.DagsterLogManager | None = None) -> Pseudonymizer:
+    def pseudonymizer(self, log: dg.DagsterLogManager | None = None,
+                      run_id: str = "") -> Pseudonymizer:
         """Return the pseudonymizer, or raise a ConfigurationError when no key is set."""
         environ = dict(os.environ)
         if self.demo_mode:
             environ[DEMO_ENV_VAR] = "1"
         key, is_demo = resolve_key(environ)
-        if is_demo and log is not None:
+        if is_demo and log is not None and run_id not in _DEMO_KEY_WARNED:
+            _DEMO_KEY_WARNED.add(run_id)
             log.warning("Pseudonymizing with the DEMO key: fine for generated data, never for "
                         "real patients. Set RW_PSEUDONYMIZATION_KEY for real data.")
         return Pseudonymizer(key)

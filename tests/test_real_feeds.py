@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -192,6 +193,11 @@ def test_a_run_over_bad_feeds_builds_every_mart_and_leaks_nothing(tmp_path: Path
     assert "rejected crm/intake_leads/leads_other_header.csv: the header lacks" in console
     assert "Encounter-missing.ndjson, which is not in the export folder" in console
     assert "not loaded: 1 file(s) of FHIR Observation" in console
+    # The progress display: a line per finished step, as it ends, with counts, not content.
+    assert re.search(r"\d+\.\ds  raw__ehr_patient +\d+ rows loaded, 3 checks", run.stdout)
+    assert re.search(r"\d+\.\ds  dbt_warehouse_assets +\d+ tables, views and seeds built, "
+                     r"\d+ checks", run.stdout)
+    assert console.count("Pseudonymizing with the DEMO key") == 1  # once per run
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as con:
         reasons = dict(con.execute("select entity || ':' || reason, count(*) "
                                    "from raw._quarantine group by 1").fetchall())

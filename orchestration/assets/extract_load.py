@@ -34,7 +34,7 @@ def build_extract_asset(spec: EntitySpec) -> dg.AssetsDefinition:
     def extract_load(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                      landing: LandingResource,
                      pseudonymization: PseudonymizationResource) -> dg.MaterializeResult:
-        pseudonymizer = pseudonymization.pseudonymizer(context.log)
+        pseudonymizer = pseudonymization.pseudonymizer(context.log, context.run.run_id)
         with warehouse.connection() as con:
             report = load_entity(con, spec, Path(landing.landing_dir), pseudonymizer,
                                  context.run.run_id, raw_datasets=warehouse.raw_datasets())

@@ -279,9 +279,6 @@ def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
     that are not UTF-8, text that is not a JSON object, a document of another resource type
     and a field of the wrong JSON type each become a quarantine reason.
     """
-    expressions, extractions = _share_json_parsing([c.expression for c in spec.columns])
-    expressions = ", ".join(f'{e} as "{c.name}"' for e, c in zip(expressions, spec.columns,
-                                                                  strict=True))
     checks = [("text is null", "'invalid_encoding'", "'line is not valid UTF-8 text'"),
               ("doc is null", "'unparseable_json'", "'line is not a JSON object'")]
     if spec.resource_type:
@@ -301,6 +298,10 @@ def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
                            f"contract expects {column.json_type}'"))
     reason = "case " + " ".join(f"when {c} then {r}" for c, r, _ in checks) + " end"
     detail = "case " + " ".join(f"when {c} then {d}" for c, _, d in checks) + " end"
+    (reason, detail, *columns), parsing = _parse_once(
+        [reason, detail, *(c.expression for c in spec.columns)])
+    expressions = ", ".join(f'{e} as "{c.name}"' for e, c in zip(columns, spec.columns,
+                                                                  strict=True))
     # One statement for the whole batch: a statement per file cost about 20 ms a file (a
     # year of GA4 is 366 files).
     con.register("_lines", batch_lines([f.path for f in batch]))
@@ -314,19 +315,21 @@ def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
             {detail} as _reject_detail,
             {expressions}
         from (
-            -- One parse to validate: DuckDB's JSON is text, and every JSON function
-            -- parses it again, so json_valid + json_type + cast cost three parses. A valid
-            -- JSON text that starts with a brace is an object.
-            select file_index, line_number, line, text,
-                case when starts_with(ltrim(text, ' ' || chr(9)), '{{')
-                     then try_cast(text as json) end as doc
-            from (
-                select file_index, line_number, line,
-                    rtrim(ltrim(try(decode(line)), chr(65279)), chr(10) || chr(13)) as text
-                from _lines
+            select *, {parsing[1]} from (
+                select *, {parsing[0]} from (
+                    select file_index, line_number, line, text,
+                        -- A valid JSON text that starts with a brace is an object.
+                        starts_with(ltrim(text, ' ' || chr(9)), '{{') as is_object
+                    from (
+                        select file_index, line_number, line,
+                            rtrim(ltrim(try(decode(line)), chr(65279)),
+                                  chr(10) || chr(13)) as text
+                        from _lines
+                    )
+                    where text is null or trim(text) <> ''
+                )
             )
-            where text is null or trim(text) <> ''
-        ) lines, lateral (select {extractions}) as parsed
+        ) lines
         join _files on _files.file_index = lines.file_index""")
     con.unregister("_lines")
     con.unregister("_files")
@@ -334,36 +337,52 @@ def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
 
 TEXT_PATH = re.compile(r"doc->>'(\$[^']*)'")
 JSON_PATH = re.compile(r"doc->'(\$[^']*)'")
+TYPE_OF_PATH = re.compile(r"json_type\(doc, '(\$[^']*)'\)")
+ARRAY_CAST = re.compile(r"try_cast\(_j\[(\d+)\] as json\[\]\)")
 
 
-def _share_json_parsing(expressions: list[str]) -> tuple[list[str], str]:
-    """Rewrite `doc->>'$.path'` and `doc->'$.path'` so each document is parsed once.
+def _parse_once(expressions: list[str]) -> tuple[list[str], tuple[str, str]]:
+    """Rewrite expressions over `doc` so each line's JSON is parsed once.
 
-    Every `->>` parses the JSON text again; with twenty columns that dominated the load.
-    The paths are gathered into one `json_extract_string(doc, [...])` and one
-    `json_extract(doc, [...])` per record, and each use becomes a list element.
+    Returns the expressions and the two projections that parse (the document's values, then
+    its arrays). DuckDB's JSON is text: every `->>`, `->` and `json_type(doc, path)` parses
+    the whole document again; with twenty columns and their type checks that dominated.
+    Every path the expressions use goes into one `json_extract(text, [...])` per line (which
+    also validates: `try` makes an invalid line null), and each use reads its small value
+    from that list: `doc->'$.p'` becomes `_j[i]`, `doc->>'$.p'` its text, and
+    `json_type(doc, '$.p')` its type. An array cast as `json[]` (GA4's event_params, read
+    once per parameter) is cast once per line, in a second projection. Projections, not
+    lateral joins: DuckDB turns a lateral join into a join, which cost more than the parse.
     """
-    text_paths: list[str] = []
-    json_paths: list[str] = []
+    paths: list[str] = []
 
-    def index(paths: list[str], path: str) -> int:
+    def slot(path: str) -> str:
         if path not in paths:
             paths.append(path)
-        return paths.index(path) + 1
+        return f"_j[{paths.index(path) + 1}]"
 
-    rewritten = [JSON_PATH.sub(lambda m: f"_j[{index(json_paths, m.group(1))}]",
-                               TEXT_PATH.sub(lambda m: f"_v[{index(text_paths, m.group(1))}]",
-                                             expression))
-                 for expression in expressions]
+    rewritten = []
+    for expression in expressions:
+        expression = TYPE_OF_PATH.sub(lambda m: f"json_type({slot(m.group(1))})", expression)
+        expression = TEXT_PATH.sub(lambda m: f"({slot(m.group(1))}->>'$')", expression)
+        expression = JSON_PATH.sub(lambda m: slot(m.group(1)), expression)
+        expression = expression.replace("doc is null", "_j is null")
+        if re.search(r"\bdoc\b", expression):
+            raise ValueError(f"an expression reads the document in a way the parser does not "
+                             f"share: {expression[:80]}")
+        rewritten.append(expression)
+    arrays: list[str] = []
 
-    def path_list(paths: list[str]) -> str:
-        return "[" + ", ".join("'" + p + "'" for p in paths) + "]"
+    def array(match: re.Match[str]) -> str:
+        if match.group(1) not in arrays:
+            arrays.append(match.group(1))
+        return f"_a{match.group(1)}"
 
-    extractions = [f"json_extract_string(doc, {path_list(text_paths)}) as _v" if text_paths
-                   else "null as _v",
-                   f"json_extract(doc, {path_list(json_paths)}) as _j" if json_paths
-                   else "null as _j"]
-    return rewritten, ", ".join(extractions)
+    rewritten = [ARRAY_CAST.sub(array, expression) for expression in rewritten]
+    path_list = "[" + ", ".join("'" + p + "'" for p in paths) + "]"
+    values = f"case when is_object then try(json_extract(text, {path_list})) end as _j"
+    casts = ", ".join(f"try_cast(_j[{n}] as json[]) as _a{n}" for n in arrays)
+    return rewritten, (values, casts or "null as _no_arrays")
 
 
 def _stage_records(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
