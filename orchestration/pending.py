@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestration import settings
 from orchestration.dbt_manifest import project_sha256
 from orchestration.extract.registry import ENTITIES
 from orchestration.load.landing import discover
@@ -25,10 +26,11 @@ from orchestration.load.warehouse import LEDGER_TABLE, connect
 
 @dataclass(frozen=True)
 class LastRun:
-    """The last run that published, and the dbt project it built."""
+    """The last good run, the dbt project it built, and the engine it built it on."""
 
     run_id: str
     project_sha256: str
+    engine: str = settings.DEFAULT_DBT_TARGET  # records from before other engines
 
 
 def state_path(warehouse: str | Path) -> Path:
@@ -37,11 +39,16 @@ def state_path(warehouse: str | Path) -> Path:
 
 
 def record_success(warehouse: str | Path, run_id: str, project: str | None = None) -> None:
-    """Note that a run published, with the project it built (written atomically)."""
+    """Note that a run succeeded, with the project it built and the engine (atomically).
+
+    On DuckDB the publication records it; on another engine, where nothing is published,
+    the dbt step does once the build succeeded.
+    """
     path = state_path(warehouse)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps({"run_id": run_id,
-                                     "project_sha256": project or project_sha256()}))
+                                     "project_sha256": project or project_sha256(),
+                                     "engine": settings.dbt_target()}))
     temporary.replace(path)
 
 
@@ -63,6 +70,9 @@ def pending_work(landing: Path, warehouse: str | Path, project: str | None = Non
         return ["no successful run is recorded for this warehouse"]
     if previous.project_sha256 != (project or project_sha256()):
         return ["the dbt project changed since the last good run"]
+    if previous.engine != settings.dbt_target():
+        return [f"the marts were last built on {previous.engine}; RW_DBT_TARGET is now "
+                f"{settings.dbt_target()}"]
     with connect(warehouse, read_only=True) as con:
         seen = set(con.execute(
             f"select entity, source_file, file_sha256 from {LEDGER_TABLE}").fetchall())

@@ -5,11 +5,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from orchestration.pending import last_run, pending_work, state_path
 
 
 def test_nothing_new_after_a_good_run_until_a_file_or_the_project_changes(
-        handmade_world: Path, tmp_path: Path) -> None:
+        handmade_world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     landing = tmp_path / "landing"
     shutil.copytree(handmade_world / "landing", landing)
     warehouse = tmp_path / "warehouse.duckdb"
@@ -29,6 +31,11 @@ def test_nothing_new_after_a_good_run_until_a_file_or_the_project_changes(
 
     assert pending_work(landing, warehouse, project="another project") == [
         "the dbt project changed since the last good run"]
+    # Marts built on DuckDB are not marts on Spark: switching engines is work to do.
+    monkeypatch.setenv("RW_DBT_TARGET", "spark")
+    assert pending_work(landing, warehouse)[-1:] == [
+        "the marts were last built on duckdb; RW_DBT_TARGET is now spark"]
+    monkeypatch.delenv("RW_DBT_TARGET")
     state_path(warehouse).unlink()
     assert pending_work(landing, warehouse) == [
         "no successful run is recorded for this warehouse"]

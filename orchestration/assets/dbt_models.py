@@ -8,6 +8,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration import settings
 from orchestration.dbt_project import dbt_project, warehouse_env
+from orchestration.pending import record_success
 from orchestration.resources import WarehouseResource
 from orchestration.translator import ReferralWarehouseTranslator
 
@@ -35,3 +36,6 @@ def dbt_warehouse_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
                 yield event
         finally:
             warehouse.record_child(None)
+    if engine["engine"] != "duckdb" and invocation.is_successful():
+        # Nothing is published on other engines: the good build is the run's last word.
+        record_success(warehouse.database_path, context.run.run_id)

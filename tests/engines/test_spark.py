@@ -91,6 +91,9 @@ def test_the_marts_on_spark_equal_duckdbs_and_a_second_build_changes_nothing(
     _assert_equal_marts(spark_dir, expected)
     counts = [len(_spark_table(spark_dir, "staging", model)) for model in INCREMENTAL]
     assert all(counts)
+    again = subprocess.run([str(CLI), "run"], env=env, cwd=tmp_path, capture_output=True,
+                           text=True, timeout=600)
+    assert again.returncode == 0 and again.stdout.startswith("nothing new"), again.stdout
 
     second = subprocess.run(
         [dbt_executable(), "build", "--exclude", "resource_type:test", "resource_type:unit_test",
