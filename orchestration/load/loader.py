@@ -230,8 +230,9 @@ def _load_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec, batch: list[La
     con.execute("drop table _classified")
     dataset_file = None
     if raw_datasets is not None:
-        dataset_file = raw_datasets.write_batch(con, spec.table, run_id,
-                                                [f.relative for f in batch])
+        dataset_file = raw_datasets.write_batch(
+            con, spec.table, run_id, [f.relative for f in batch
+                                      if counts.get(f.relative, (0, 0, 0))[1]])
     outcomes = []
     for landing_file in batch:
         read, loaded, quarantined = counts.get(landing_file.relative, (0, 0, 0))

@@ -79,14 +79,13 @@ class RawDatasets:
         """Write the rows this batch put into ``table`` as one file; return its name.
 
         Called inside the batch's transaction, after the raw insert, so the file holds what
-        the transaction holds. A batch that loaded no rows writes no file (None).
+        the transaction holds. ``source_files`` are the batch's files that loaded rows (the
+        loader counted them); with none, no file is written (None).
         """
+        if not source_files:
+            return None
         where = (f"_run_id = ? and _source_file in "
                  f"({', '.join('?' for _ in source_files)})")
-        rows = con.execute(f"select count(*) from {RAW_SCHEMA}.{table} where {where}",
-                           [run_id, *source_files]).fetchone()[0]
-        if not rows:
-            return None
         name = f"{BATCH_PREFIX}{uuid.uuid4().hex}.parquet"
         self._write(con, f"select * from {RAW_SCHEMA}.{table} where {where} "
                          "order by _source_file, _record_number",
