@@ -1,15 +1,20 @@
 """Benchmark: whole runs of `referral-warehouse run`, as a user runs them, per scale.
 
-For each scale it generates a world (seed 42, 12 months), holds back the newest file of every
-source folder, then times, each in a fresh process as the command line runs:
+For each scale it generates a clean world (seed 42, 12 months, no injected defects, so the
+plain script's numbers can be held equal to ours), holds back the newest file of every source
+folder, then times, each in a fresh process as the command line runs:
 
 - the full build (extract-load, dbt, quality, publish) of everything but the held-back files;
 - a run with nothing new;
 - a run after the held-back files arrive (one more day of GA4 and SIU, the latest FHIR
   export and CRM period): the daily delta;
 
-and prints seconds, the delta as a share of the full build, and the peak resident memory of
-the largest process. Figures go in docs/benchmarks.md; tests never time anything.
+and the plain DuckDB script (benchmarks/plain_duckdb.py) on the same files as the full build,
+whose core marts must equal ours (benchmarks/reference_check.py). It prints seconds, the full
+build as a multiple of the plain script, the delta as a share of the full build, and the peak
+resident memory of the largest process. Each run's console output is kept beside it
+(`<workdir>/scale-N/<run>.log`) for the per-step progress lines. Figures go in
+docs/benchmarks.md; tests never time anything.
 
     python benchmarks/pipeline.py --scales 1 10        # what `make benchmark` runs
     python benchmarks/pipeline.py --scales 100         # about 20 M records: an hour or more
@@ -27,6 +32,9 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+
+import plain_duckdb  # benchmarks/ is the script's folder
+import reference_check
 
 from source_simulator.rates import DefectRates
 from source_simulator.simulation import Simulation
@@ -54,8 +62,8 @@ def hold_back_newest(landing: Path, held: Path) -> list[str]:
     return moved
 
 
-def timed_run(workdir: Path, *extra: str) -> tuple[float, float, str]:
-    """Run the command line once; return seconds, peak RSS (GB) of its processes, last line."""
+def timed_run(workdir: Path, label: str, *extra: str) -> tuple[float, float]:
+    """Run the command line once; return seconds and peak RSS (GB) of its processes."""
     env = {**os.environ, "RW_LANDING_DIR": str(workdir / "landing"),
            "RW_WAREHOUSE_PATH": str(workdir / "warehouse.duckdb"),
            "RW_QUALITY_DIR": str(workdir / "quality"), "RW_SERVING_DIR": str(workdir / "serving"),
@@ -65,11 +73,11 @@ def timed_run(workdir: Path, *extra: str) -> tuple[float, float, str]:
     started = time.perf_counter()
     done = subprocess.run([str(CLI), "run", *extra], env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    (workdir / f"{label}.log").write_text(done.stdout + done.stderr)
     if done.returncode != 0:
         raise SystemExit(f"run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024
-    last = [line for line in done.stdout.splitlines() if line.startswith("run ")] or ["?"]
-    return seconds, peak_gb, last[-1]
+    return seconds, peak_gb
 
 
 def bench_scale(scale: float, root: Path) -> dict[str, float]:
@@ -78,26 +86,36 @@ def bench_scale(scale: float, root: Path) -> dict[str, float]:
     landing = workdir / "landing"
     started = time.perf_counter()
     Simulation(landing, workdir / "ground_truth.jsonl", seed=42, scale=scale,
-               end=date(2026, 10, 31), months=12, defects=DefectRates()).run()
+               end=date(2026, 10, 31), months=12, defects=DefectRates.none()).run()
     generated = time.perf_counter() - started
     held = workdir / "held_back"
     moved = hold_back_newest(landing, held)
     size = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file())
     print(f"\nscale {scale:g}: generated in {generated:.0f}s, {size / 1e6:.0f} MB loaded first; "
           f"{len(moved)} files held back for the delta", flush=True)
-    full, peak, _ = timed_run(workdir)
-    print(f"  full build        {full:8.1f}s   peak {peak:.2f} GB", flush=True)
-    nothing, _, _ = timed_run(workdir)
+    plain = plain_duckdb.run(landing, workdir / "plain.duckdb")
+    print(f"  plain DuckDB      {plain:8.1f}s", flush=True)
+    full, peak = timed_run(workdir, "full")
+    print(f"  full build        {full:8.1f}s   {full / plain:.1f}x the plain script   "
+          f"peak {peak:.2f} GB", flush=True)
+    equal = reference_check.report(reference_check.compare(workdir / "warehouse.duckdb",
+                                                           workdir / "plain.duckdb"))
+    nothing, _ = timed_run(workdir, "nothing-new")
     print(f"  nothing new       {nothing:8.1f}s", flush=True)
+    fixed, _ = timed_run(workdir, "forced", "--force")
+    print(f"  forced, no data   {fixed:8.1f}s   (the fixed cost: every step, nothing new)",
+          flush=True)
     for path in sorted(held.rglob("*")):
         if path.is_file():
             target = landing / path.relative_to(held)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(path, target)
-    delta, peak, _ = timed_run(workdir)
-    print(f"  one more day      {delta:8.1f}s   {delta / full:.0%} of the full build "
-          f"(goal 10% + fixed cost)   peak {peak:.2f} GB", flush=True)
-    return {"full": full, "nothing_new": nothing, "delta": delta, "peak_gb": peak}
+    delta, peak = timed_run(workdir, "one-more-day")
+    goal = fixed + 0.10 * full
+    print(f"  one more day      {delta:8.1f}s   {delta / full:.0%} of the full build; goal: "
+          f"fixed cost + 10% of the full build = {goal:.1f}s   peak {peak:.2f} GB", flush=True)
+    return {"plain": plain, "full": full, "nothing_new": nothing, "fixed": fixed,
+            "delta": delta, "delta_goal": goal, "peak_gb": peak, "equal": equal}
 
 
 def main() -> None:
@@ -109,11 +127,14 @@ def main() -> None:
     root = args.workdir or Path(tempfile.mkdtemp(prefix="rw-pipeline-"))
     print(f"whole runs of {CLI.name} under {root} ({os.cpu_count()} cores)")
     figures = {scale: bench_scale(scale, root) for scale in args.scales}
-    print(f"\n{'scale':>6} {'full s':>8} {'nothing new s':>14} {'delta s':>8} "
-          f"{'delta/full':>10} {'peak GB':>8}")
+    print(f"\n{'scale':>6} {'plain s':>8} {'full s':>8} {'full/plain':>10} {'marts':>6} "
+          f"{'nothing new s':>14} {'fixed s':>8} {'delta s':>8} {'delta goal s':>12} "
+          f"{'peak GB':>8}")
     for scale, f in figures.items():
-        print(f"{scale:>6g} {f['full']:>8.1f} {f['nothing_new']:>14.1f} {f['delta']:>8.1f} "
-              f"{f['delta'] / f['full']:>10.0%} {f['peak_gb']:>8.2f}")
+        print(f"{scale:>6g} {f['plain']:>8.1f} {f['full']:>8.1f} {f['full'] / f['plain']:>9.1f}x "
+              f"{'equal' if f['equal'] else 'DIFFER':>6} {f['nothing_new']:>14.1f} "
+              f"{f['fixed']:>8.1f} {f['delta']:>8.1f} {f['delta_goal']:>12.1f} "
+              f"{f['peak_gb']:>8.2f}")
 
 
 if __name__ == "__main__":

@@ -25,6 +25,19 @@ def target_path() -> Path:
     return REPO_ROOT / "target" if engine == "duckdb" else REPO_ROOT / "target" / engine
 
 
+def build_target_path(warehouse_path: str | Path) -> Path:
+    """Return dbt's target folder for the builds of one warehouse.
+
+    Stable across runs, so dbt's partial parsing reuses the last build's parse (a fresh
+    folder per run, dagster-dbt's default, re-parsed the whole project every time: about 5 s).
+    One folder per warehouse because the profile names the warehouse file and a parse made
+    for one profile is discarded under another; runs on one warehouse never overlap (the
+    writer lock), so they never share the folder at the same time.
+    """
+    resolved = str(Path(warehouse_path).resolve())
+    return target_path() / "warehouses" / hashlib.sha256(resolved.encode()).hexdigest()[:16]
+
+
 def manifest_path() -> Path:
     """Return the manifest of the engine's dbt project."""
     return target_path() / "manifest.json"

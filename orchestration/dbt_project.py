@@ -11,7 +11,12 @@ from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
 
-from orchestration.dbt_manifest import REPO_ROOT, manifest_is_stale, target_path
+from orchestration.dbt_manifest import (
+    REPO_ROOT,
+    build_target_path,
+    manifest_is_stale,
+    target_path,
+)
 from orchestration.settings import RAW_DATASET_ENV_VAR, WAREHOUSE_ENV_VAR, raw_dataset_dir
 
 
@@ -20,6 +25,8 @@ def dbt_executable() -> str:
     beside = Path(sys.executable).parent / "dbt"
     return str(beside) if beside.exists() else (shutil.which("dbt") or "dbt")
 
+
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 dbt_project = DbtProject(project_dir=REPO_ROOT, profiles_dir=REPO_ROOT / "profiles",
                          target_path=target_path().relative_to(REPO_ROOT))
@@ -66,19 +73,46 @@ def warehouse_env(path: str, raw_datasets: str | Path | None = None) -> Iterator
                 os.environ[name] = value
 
 
+def prepared_build_target(warehouse_path: str) -> Path:
+    """Return the warehouse's dbt target folder, seeded with the project's last parse.
+
+    A first build of a warehouse starts from the parse `prepare()` made: when that parse saw
+    the same profile (the command line parses with the run's warehouse), dbt reuses it;
+    otherwise dbt discards it and parses afresh, as it would have anyway.
+    """
+    build = build_target_path(warehouse_path)
+    build.mkdir(parents=True, exist_ok=True)
+    parsed = target_path() / PARTIAL_PARSE_FILE
+    if not (build / PARTIAL_PARSE_FILE).exists() and parsed.exists():
+        shutil.copy2(parsed, build / PARTIAL_PARSE_FILE)
+    return build
+
+
 DOCS_SITE_FILES = ("index.html", "manifest.json", "catalog.json")
 
 
-def generate_docs(warehouse_path: str, target_path: Path,
+def generate_docs(warehouse_path: str, site_parent: Path,
                   on_child: Callable[[int | None], None] | None = None) -> Path:
     """Run `dbt docs generate` against a warehouse; return a folder holding only the site.
 
-    ``on_child`` hears the dbt process id when it starts and None when it ended, so a crash
-    meanwhile can be cleaned up by the next run (orchestration/recovery.py).
+    The run's own `dbt build` left a manifest with every node's compiled SQL in the
+    warehouse's target folder, so only the catalog (the tables' columns and statistics) is
+    made here: `--no-compile`, with the build's partial parse, costs a few seconds where a
+    fresh parse and compile cost fifteen. Without a current build manifest (the project
+    changed since), dbt compiles as before. ``on_child`` hears the dbt process id when it
+    starts and None when it ended, so a crash meanwhile can be cleaned up by the next run
+    (orchestration/recovery.py).
     """
-    build = target_path / "build"
+    build = prepared_build_target(warehouse_path)
+    site = site_parent / "site"
+    site.mkdir()
+    built_manifest = build / "manifest.json"
+    compiled = not manifest_is_stale(built_manifest)
+    if compiled:  # docs generate rewrites the manifest without compiled SQL: keep the build's
+        shutil.copy2(built_manifest, site / "manifest.json")
     with warehouse_env(warehouse_path):
-        invocation = dbt_cli().cli(["docs", "generate", "--quiet"], target_path=build)
+        args = ["docs", "generate", "--quiet", *(["--no-compile"] if compiled else [])]
+        invocation = dbt_cli().cli(args, target_path=build)
         if on_child is not None:
             on_child(invocation.process.pid)
         try:
@@ -86,10 +120,9 @@ def generate_docs(warehouse_path: str, target_path: Path,
         finally:
             if on_child is not None:
                 on_child(None)
-    site = target_path / "site"
-    site.mkdir()
     for name in DOCS_SITE_FILES:
-        shutil.copy2(build / name, site / name)
+        if not (site / name).exists():
+            shutil.copy2(build / name, site / name)
     return site
 
 

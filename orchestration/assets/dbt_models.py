@@ -7,7 +7,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration import settings
-from orchestration.dbt_project import dbt_project, warehouse_env
+from orchestration.dbt_project import dbt_project, prepared_build_target, warehouse_env
 from orchestration.pending import record_success
 from orchestration.resources import WarehouseResource
 from orchestration.translator import ReferralWarehouseTranslator
@@ -25,7 +25,8 @@ def dbt_warehouse_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
     with warehouse_env(warehouse.database_path, warehouse.raw_datasets().root):
         # Unit tests check our SQL, not the data: `make test` runs them
         # (tests/dbt/test_unit_tests.py); a production run skips their nodes.
-        invocation = dbt.cli(["build", "--exclude", "resource_type:unit_test"], context=context)
+        invocation = dbt.cli(["build", "--exclude", "resource_type:unit_test"], context=context,
+                             target_path=prepared_build_target(warehouse.database_path))
         # A dbt process outlives a killed run; the lock file names it so the next run can
         # stop it (orchestration/recovery.py).
         warehouse.record_child(invocation.process.pid)

@@ -76,57 +76,77 @@ windows as (
 
 ),
 
-practice_changes as (
+activity_dates as (
 
-    -- Every practice's referrals before and after each activity's date.
-    select
-        windows.activity_id,
-        practices.practice_key,
-        {{ count_if(dbt.dateadd('day', '-windows.window_days', 'windows.activity_date')
-                    ~ ' <= practice_referrals.referred_date and '
-                    ~ 'practice_referrals.referred_date < windows.activity_date') }}
-            as before_count,
-        {{ count_if('windows.activity_date < practice_referrals.referred_date and '
-                    ~ 'practice_referrals.referred_date <= '
-                    ~ dbt.dateadd('day', 'windows.window_days', 'windows.activity_date')) }}
-            as after_count
+    -- A window depends only on its activity's date: activities of one day share every
+    -- count below, which keeps the work linear in practices, not activities x practices.
+    select distinct
+        activity_date,
+        window_days
     from windows
+
+),
+
+date_practice_changes as (
+
+    -- Every practice's referrals before and after each activity date.
+    select
+        activity_dates.activity_date,
+        practices.practice_key,
+        {{ count_if(dbt.dateadd('day', '-activity_dates.window_days',
+                                'activity_dates.activity_date')
+                    ~ ' <= practice_referrals.referred_date and '
+                    ~ 'practice_referrals.referred_date < activity_dates.activity_date') }}
+            as before_count,
+        {{ count_if('activity_dates.activity_date < practice_referrals.referred_date and '
+                    ~ 'practice_referrals.referred_date <= '
+                    ~ dbt.dateadd('day', 'activity_dates.window_days',
+                                  'activity_dates.activity_date')) }}
+            as after_count
+    from activity_dates
     cross join practices
     left join practice_referrals
         on practices.practice_key = practice_referrals.practice_key
-    group by windows.activity_id, practices.practice_key
+        and {{ dbt.dateadd('day', '-activity_dates.window_days',
+                           'activity_dates.activity_date') }}
+        <= practice_referrals.referred_date
+        and practice_referrals.referred_date
+        <= {{ dbt.dateadd('day', 'activity_dates.window_days',
+                          'activity_dates.activity_date') }}
+    group by activity_dates.activity_date, practices.practice_key
 
 ),
 
 visited_recently as (
 
+    -- Practices some liaison visited within the window either side of each activity date.
     select distinct
-        windows.activity_id,
+        activity_dates.activity_date,
         activities.practice_id as practice_key
-    from windows
+    from activity_dates
     inner join activities
-        on {{ dbt.dateadd('day', -var('lift_window_days'), 'windows.activity_date') }}
+        on {{ dbt.dateadd('day', -var('lift_window_days'), 'activity_dates.activity_date') }}
         <= cast(activities.activity_date as date)
         and cast(activities.activity_date as date)
-        <= {{ dbt.dateadd('day', var('lift_window_days'), 'windows.activity_date') }}
+        <= {{ dbt.dateadd('day', var('lift_window_days'), 'activity_dates.activity_date') }}
 
 ),
 
 comparison as (
 
     select
-        practice_changes.activity_id,
+        date_practice_changes.activity_date,
         count(*) as comparison_practice_count,
         avg(cast(
-            practice_changes.after_count - practice_changes.before_count
+            date_practice_changes.after_count - date_practice_changes.before_count
             as {{ type_double() }}
         )) as comparison_change
-    from practice_changes
+    from date_practice_changes
     left join visited_recently
-        on practice_changes.activity_id = visited_recently.activity_id
-        and practice_changes.practice_key = visited_recently.practice_key
+        on date_practice_changes.activity_date = visited_recently.activity_date
+        and date_practice_changes.practice_key = visited_recently.practice_key
     where visited_recently.practice_key is null
-    group by practice_changes.activity_id
+    group by date_practice_changes.activity_date
 
 ),
 
@@ -139,11 +159,11 @@ activity_lift as (
         coalesce(comparison.comparison_practice_count, 0) as comparison_practice_count,
         comparison.comparison_change
     from windows
-    left join practice_changes as visited
-        on windows.activity_id = visited.activity_id
+    left join date_practice_changes as visited
+        on windows.activity_date = visited.activity_date
         and windows.practice_id = visited.practice_key
     left join comparison
-        on windows.activity_id = comparison.activity_id
+        on windows.activity_date = comparison.activity_date
 
 ),
 

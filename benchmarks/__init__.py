@@ -1,0 +1,1 @@
+"""Benchmarks: figures printed for docs/benchmarks.md, never asserted by tests."""
