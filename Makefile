@@ -62,13 +62,16 @@ lint: install
 		DBT_TARGET_PATH=$(CURDIR)/target/lint $(BIN)/sqlfluff lint dbt_project/models \
 		--processes 2
 
-## Ingest against DuckDB's own readers, then whole runs (full, nothing new, one more day) per
-## scale with peak memory; scale 100 (about 20 M records) on request:
-## make benchmark BENCH_SCALES="1 10 100". Figures: docs/benchmarks.md.
+## Ingest against DuckDB's own readers, then whole runs (full, nothing new, forced, one more
+## day) per scale against a plain DuckDB script, with peak memory; scale 100 (about 20 M
+## records, full build only) behind a flag: make benchmark BENCH_100=1.
+## Figures: docs/benchmarks.md.
 BENCH_SCALES ?= 1 10
 benchmark: install
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/pipeline.py --scales $(BENCH_SCALES)
+	@if [ "$(BENCH_100)" = "1" ]; then \
+		$(BIN)/python benchmarks/pipeline.py --scales 100 --full-only; fi
 
 clean:
 	rm -rf data .dagster_home target logs

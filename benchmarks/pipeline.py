@@ -17,7 +17,7 @@ resident memory of the largest process. Each run's console output is kept beside
 docs/benchmarks.md; tests never time anything.
 
     python benchmarks/pipeline.py --scales 1 10        # what `make benchmark` runs
-    python benchmarks/pipeline.py --scales 100         # about 20 M records: an hour or more
+    python benchmarks/pipeline.py --scales 100 --full-only   # about 20 M records
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ def timed_run(workdir: Path, label: str, *extra: str) -> tuple[float, float]:
     return seconds, peak_gb
 
 
-def bench_scale(scale: float, root: Path) -> dict[str, float]:
-    """Generate one world and time its runs; return the figures."""
+def bench_scale(scale: float, root: Path, full_only: bool = False) -> dict[str, float | None]:
+    """Generate one world and time its runs; return the figures (only the full build's)."""
     workdir = root / f"scale-{scale:g}"
     landing = workdir / "landing"
     started = time.perf_counter()
@@ -100,6 +100,9 @@ def bench_scale(scale: float, root: Path) -> dict[str, float]:
           f"peak {peak:.2f} GB", flush=True)
     equal = reference_check.report(reference_check.compare(workdir / "warehouse.duckdb",
                                                            workdir / "plain.duckdb"))
+    if full_only:
+        return {"plain": plain, "full": full, "nothing_new": None, "fixed": None,
+                "delta": None, "delta_goal": None, "peak_gb": peak, "equal": equal}
     nothing, _ = timed_run(workdir, "nothing-new")
     print(f"  nothing new       {nothing:8.1f}s", flush=True)
     fixed, _ = timed_run(workdir, "forced", "--force")
@@ -123,18 +126,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 10.0])
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--full-only", action="store_true",
+                        help="time the full build and the plain script only (scale 100)")
     args = parser.parse_args()
     root = args.workdir or Path(tempfile.mkdtemp(prefix="rw-pipeline-"))
     print(f"whole runs of {CLI.name} under {root} ({os.cpu_count()} cores)")
-    figures = {scale: bench_scale(scale, root) for scale in args.scales}
+    figures = {scale: bench_scale(scale, root, args.full_only) for scale in args.scales}
     print(f"\n{'scale':>6} {'plain s':>8} {'full s':>8} {'full/plain':>10} {'marts':>6} "
           f"{'nothing new s':>14} {'fixed s':>8} {'delta s':>8} {'delta goal s':>12} "
           f"{'peak GB':>8}")
     for scale, f in figures.items():
-        print(f"{scale:>6g} {f['plain']:>8.1f} {f['full']:>8.1f} {f['full'] / f['plain']:>9.1f}x "
-              f"{'equal' if f['equal'] else 'DIFFER':>6} {f['nothing_new']:>14.1f} "
-              f"{f['fixed']:>8.1f} {f['delta']:>8.1f} {f['delta_goal']:>12.1f} "
-              f"{f['peak_gb']:>8.2f}")
+        shown = {k: "-" if v is None else f"{v:.1f}" for k, v in f.items() if k != "equal"}
+        print(f"{scale:>6g} {shown['plain']:>8} {shown['full']:>8} "
+              f"{f['full'] / f['plain']:>9.1f}x {'equal' if f['equal'] else 'DIFFER':>6} "
+              f"{shown['nothing_new']:>14} {shown['fixed']:>8} {shown['delta']:>8} "
+              f"{shown['delta_goal']:>12} {f['peak_gb']:>8.2f}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -201,13 +201,9 @@ def _in_transaction(con: duckdb.DuckDBPyConnection, work):
 def _load_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec, batch: list[LandingFile],
                 run_id: str, raw_datasets: RawDatasets | None,
                 ) -> tuple[list[FileOutcome], Counter[str]]:
-    text_columns = ", ".join(f'"{c.name}" varchar' for c in spec.columns)
-    con.execute(f"""create or replace temp table _text (
-        _source_file varchar, _record_number bigint, _record_hash varchar,
-        _reject_reason varchar, _reject_detail varchar, {text_columns})""")
-    _stage_batch(con, spec, batch)
+    release = _stage_batch(con, spec, batch)
     con.execute(_classify_sql(spec))
-    con.execute("drop table _text")
+    release()
     names = ", ".join(f'"{c.name}"' for c in spec.columns)
     con.execute(f"""
         insert into {RAW_SCHEMA}.{spec.table} ({names}, _source_file, _record_number,
@@ -259,21 +255,32 @@ def _record_ledger(con: duckdb.DuckDBPyConnection, spec: EntitySpec, run_id: str
 
 # ----- staging a batch of files into _text ------------------------------------------------
 def _stage_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
-                 batch: list[LandingFile]) -> None:
-    """Parse every file of the batch into _text, in as few statements as the format allows."""
+                 batch: list[LandingFile]) -> Callable[[], None]:
+    """Make `_text`, every record of the batch as text; return what drops it afterwards.
+
+    Every column is text (varchar), with the record's file, number, hash and, when parsing
+    already failed, its reject reason and detail. NDJSON is a view over the batch's lines
+    (the classification reads it once, so a table would only copy it); HL7 and CSV records
+    come from Python parsers, in Arrow batches, into a table.
+    """
     if spec.file_format in {"fhir_ndjson", "ga4_ndjson"}:
-        _stage_ndjson(con, spec, batch)
-    elif spec.file_format == "hl7_siu":
+        return _stage_ndjson(con, spec, batch)
+    text_columns = ", ".join(f'"{c.name}" varchar' for c in spec.columns)
+    con.execute(f"""create or replace temp table _text (
+        _source_file varchar, _record_number bigint, _record_hash varchar,
+        _reject_reason varchar, _reject_detail varchar, {text_columns})""")
+    if spec.file_format == "hl7_siu":
         _stage_records(con, spec, ((f, siu.read_records(f.path)) for f in batch))
     elif spec.file_format == "crm_csv":
         _stage_records(con, spec, ((f, crm.read_records(f.path, spec, f.relative))
                                    for f in batch))
     else:
         raise ValueError(f"unknown file format {spec.file_format!r} for {spec.table}")
+    return lambda: con.execute("drop table _text")
 
 
 def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
-                  batch: list[LandingFile]) -> None:
+                  batch: list[LandingFile]) -> Callable[[], None]:
     """Split each file into lines (bytes), then decode, parse and extract in DuckDB.
 
     A record's number is its physical line number. Nothing a line holds can raise: bytes
@@ -301,19 +308,19 @@ def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
     detail = "case " + " ".join(f"when {c} then {d}" for c, _, d in checks) + " end"
     (reason, detail, *columns), parsing = _parse_once(
         [reason, detail, *(c.expression for c in spec.columns)])
-    expressions = ", ".join(f'{e} as "{c.name}"' for e, c in zip(columns, spec.columns,
-                                                                  strict=True))
+    expressions = ", ".join(f'cast({e} as varchar) as "{c.name}"'
+                            for e, c in zip(columns, spec.columns, strict=True))
     # One statement for the whole batch: a statement per file cost about 20 ms a file (a
     # year of GA4 is 366 files).
     con.register("_lines", batch_lines([f.path for f in batch]))
     con.register("_files", pa.table({"file_index": pa.array(range(len(batch)), pa.int32()),
                                      "relative": [f.relative for f in batch]}))
     con.execute(f"""
-        insert into _text
+        create or replace temp view _text as
         select _files.relative as _source_file, line_number as _record_number,
             coalesce(sha256(text), sha256(line)) as _record_hash,
-            {reason} as _reject_reason,
-            {detail} as _reject_detail,
+            cast({reason} as varchar) as _reject_reason,
+            cast({detail} as varchar) as _reject_detail,
             {expressions}
         from (
             select *, {parsing[1]} from (
@@ -322,19 +329,42 @@ def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
                         -- A valid JSON text that starts with a brace is an object.
                         starts_with(ltrim(text, ' ' || chr(9)), '{{') as is_object
                     from (
-                        select file_index, line_number, line,
-                            rtrim(ltrim(try(decode(line)), chr(65279)),
-                                  chr(10) || chr(13)) as text
-                        from _lines
+                        select file_index, line_number, line, text
+                        from ({LINE_TEXT_SQL.format(lines="_lines")})
                     )
-                    where text is null or trim(text) <> ''
+                    where text is null or {NOT_BLANK}
                 )
             )
         ) lines
         join _files on _files.file_index = lines.file_index""")
-    con.unregister("_lines")
-    con.unregister("_files")
 
+    def release() -> None:
+        con.execute("drop view _text")
+        con.unregister("_lines")
+        con.unregister("_files")
+    return release
+
+
+# A line's text: UTF-8 decoded (NULL when it is not), without leading byte-order marks or the
+# line's end (LF, CR LF, stray CRs): the same as
+# `rtrim(ltrim(try(decode(line)), chr(65279)), chr(10) || chr(13))`, written so that only the
+# lines that have something to strip are scanned (DuckDB's rtrim walks the whole string, and
+# cost a fifth of the GA4 load). tests/test_ndjson_lines.py holds the two equal.
+LINE_TEXT_SQL = """
+    select *, case when ends_with(_no_lf, chr(13)) then rtrim(_no_lf, chr(13))
+                   else _no_lf end as text
+    from (
+        select *, case when ends_with(_no_bom, chr(10)) then left(_no_bom, -1)
+                       else _no_bom end as _no_lf
+        from (
+            select *, case when starts_with(_decoded, chr(65279))
+                           then ltrim(_decoded, chr(65279)) else _decoded end as _no_bom
+            from (select *, try(decode(line)) as _decoded from {lines})
+        )
+    )"""
+# A line holds more than spaces: the same as `trim(text) <> ''`, which walked every string
+# from both ends and cost more than parsing the JSON.
+NOT_BLANK = "regexp_matches(text, '[^ ]')"
 
 TEXT_PATH = re.compile(r"doc->>'(\$[^']*)'")
 JSON_PATH = re.compile(r"doc->'(\$[^']*)'")
@@ -432,19 +462,25 @@ def _classify_sql(spec: EntitySpec) -> str:
     detail_sql = f"case {' '.join(details)} end" if details else "null"
     return f"""
         create or replace temp table _classified as
-        with typed as (
+        with typed as materialized (
             select _source_file, _record_number, _record_hash,
                 coalesce(_reject_reason, {check_sql}) as _reject_reason,
                 coalesce(_reject_detail, {detail_sql}) as _reject_detail,
                 {", ".join(casts)}
             from _text
         ),
-        ranked as (
-            select *,
+        -- Copies of one record within the batch: ranked only where a content repeats (a
+        -- window over every row sorted the whole batch, which cost seconds per million).
+        repeated as (
+            select _record_hash from typed group by _record_hash having count(*) > 1
+        ),
+        copies as (
+            select _record_hash, _source_file, _record_number,
                 row_number() over same_content as _copy,
                 first_value(_source_file || ' record ' || _record_number) over same_content
                     as _first_copy
             from typed
+            where _record_hash in (select _record_hash from repeated)
             window same_content as (partition by _record_hash
                                     order by _source_file, _record_number)
         ),
@@ -454,13 +490,16 @@ def _classify_sql(spec: EntitySpec) -> str:
             where _record_hash in (select _record_hash from typed)
             group by 1
         )
-        select ranked.*,
+        select typed.*,
             case when _reject_reason is not null then _reject_reason
-                 when existing._original is not null or _copy > 1 then 'duplicate_record'
+                 when existing._original is not null or copies._copy > 1
+                     then 'duplicate_record'
             end as _reason,
             case when _reject_reason is not null then _reject_detail
                  when existing._original is not null
                      then 'same record already loaded from ' || existing._original
-                 when _copy > 1 then 'same record as ' || _first_copy
+                 when copies._copy > 1 then 'same record as ' || copies._first_copy
             end as _detail
-        from ranked left join existing using (_record_hash)"""
+        from typed
+        left join copies using (_record_hash, _source_file, _record_number)
+        left join existing using (_record_hash)"""
