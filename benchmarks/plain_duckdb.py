@@ -88,12 +88,16 @@ def statements(landing: Path, v: dict) -> list[str]:
             join organizations on organizations.organization_id
                 = regexp_extract(roles.organization.reference, '^Organization/(.+)$', 1)
             group by all""",
-        f"""create table visits as
+        f"""create table finished_visits as
             select regexp_extract(basedOn[1].reference, '^ServiceRequest/(.+)$', 1)
                        as referral_id,
-                   min(period."start"::timestamptz::timestamp) as first_visit_at
+                   period."start"::timestamptz::timestamp as started_at,
+                   period."end"::timestamptz::timestamp as ended_at
             from ({latest(fhir(landing, 'Encounter'), 'id', 'meta.lastUpdated')})
-            where status = 'finished' group by all""",
+            where status = 'finished'""",
+        """create table visits as
+            select referral_id, min(started_at) as first_visit_at
+            from finished_visits group by all""",
         f"""create table consult_notes as
             select regexp_extract(basedOn[1].reference, '^ServiceRequest/(.+)$', 1)
                        as referral_id,
@@ -101,10 +105,6 @@ def statements(landing: Path, v: dict) -> list[str]:
             from ({latest(fhir(landing, 'Communication'), 'id', 'meta.lastUpdated')})
             where category[1].coding[1].code = '{CONSULT_NOTE_CODE}' and status = 'completed'
             group by all""",
-        f"""create table finished_visit_ends as
-            select period."end"::timestamptz::timestamp as ended_at
-            from ({latest(fhir(landing, 'Encounter'), 'id', 'meta.lastUpdated')})
-            where status = 'finished'""",
         # Scheduling: HL7 v2 SIU batches, split into segments and fields in SQL.
         f"""create table siu_segments as
             select filename, position, fields,
@@ -165,7 +165,7 @@ def statements(landing: Path, v: dict) -> list[str]:
             select max(happened_at) as as_of_at from (
                 select referred_at as happened_at from referrals
                 union all select event_at from appointment_events
-                union all select ended_at from finished_visit_ends)
+                union all select ended_at from finished_visits)
             where happened_at <= current_timestamp::timestamp""",
         # Every referral classified (docs/metrics.md: funnel stages and leakage reasons).
         f"""create table referrals_classified as
