@@ -17,6 +17,10 @@ LOG_ENV_VAR = "RW_LOG_DIR"
 RAW_DATASET_ENV_VAR = "RW_RAW_DATASET_DIR"
 DBT_TARGET_ENV_VAR = "RW_DBT_TARGET"
 DEFAULT_DBT_TARGET = "duckdb"
+MEMORY_LIMIT_ENV_VAR = "RW_DUCKDB_MEMORY_LIMIT"
+# DuckDB's own default is 80% of the machine; with a cap, large joins and sorts spill to
+# disk. profiles/profiles.yml has the same default (a test holds them equal).
+DEFAULT_MEMORY_LIMIT = "2GB"
 RAW_DATASET_FOLDER = "raw_datasets"
 DEFAULT_LANDING_DIR = Path("data/landing")
 DEFAULT_WAREHOUSE_PATH = Path("data/warehouse/referral_warehouse.duckdb")
@@ -74,3 +78,12 @@ def serving_dir() -> str:
 def log_dir() -> str:
     """Return where the command line writes dbt's output: $RW_LOG_DIR or data/logs."""
     return str(Path(os.environ.get(LOG_ENV_VAR) or DEFAULT_LOG_DIR).absolute())
+
+
+def duckdb_memory_limit() -> str:
+    """Return the memory cap of each DuckDB connection: $RW_DUCKDB_MEMORY_LIMIT or 2GB.
+
+    One for the run's own connections (extract-load, quality) and one for dbt's process: at
+    scale 100 the two never both reach it, since dbt runs while the run waits.
+    """
+    return os.environ.get(MEMORY_LIMIT_ENV_VAR) or DEFAULT_MEMORY_LIMIT

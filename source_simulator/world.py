@@ -323,13 +323,20 @@ CHANNELS = (
 def _campaigns(rng: random.Random, scale: float, start: date, end: date) -> list[Campaign]:
     campaigns = []
     span = (end - start).days
-    for n in range(max(4, round(8 * math.sqrt(scale)))):
+    count = max(4, round(8 * math.sqrt(scale)))
+    # Total paid spend, and so paid web traffic, grows with scale like every other source:
+    # more campaigns share it rather than each bringing a budget that grows with scale too
+    # (that made paid traffic grow as scale**1.5; decision 95).
+    budget_share = 8 / count
+    for n in range(count):
         channel, source, medium, cpc = CHANNELS[n % len(CHANNELS)]
         specialty = SPECIALTIES[n % len(SPECIALTIES)]
         first = start + timedelta(days=rng.randint(0, max(1, span - 120)))
         last = min(end, first + timedelta(days=rng.randint(45, 150)))
         slug = f"{specialty.service.lower()}_{channel}_{first:%Y%m}"
-        budget = round(rng.uniform(1500, 4500) * scale, -2)
+        if any(c.utm_campaign == slug for c in campaigns):  # a UTM tag names one campaign
+            slug = f"{slug}_{n + 1}"
+        budget = round(rng.uniform(1500, 4500) * scale * budget_share, -2)
         campaigns.append(Campaign(
             campaign_id=f"CMP-{n + 1:04d}", name=f"{specialty.service} {channel} {first:%b %Y}",
             channel=channel, utm_source=source, utm_medium=medium, utm_campaign=slug,

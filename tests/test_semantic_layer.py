@@ -155,8 +155,20 @@ def test_leaks_by_reason_and_lost_revenue_equal_the_leakage_marts(semantic_layer
     if world.name.startswith("handmade"):
         assert len(expected) == 6 and summary == [(6, 6, 1656, 6)]
     else:
-        # The generator writes every outcome but a slot passing in silence.
-        assert {reason for _, reason in expected} == set(REASONS) - {"booked_slot_passed"}
+        # The generator writes every outcome but a slot passing in silence. In the demo
+        # world a slot also seems to pass when what became of it was lost to quarantine: the
+        # visit's Encounter line, or the SIU message that moved or cancelled it, was
+        # unreadable. So there are at most as many as such records.
+        reasons = {reason for _, reason in expected}
+        assert set(REASONS) - {"booked_slot_passed"} <= reasons <= set(REASONS)
+        passed, unreadable_outcomes = mart_rows(world, """select
+            (select count(*) from marts.fct_referral_leakage
+             where leakage_reason = 'booked_slot_passed'),
+            (select count(*) from raw._quarantine
+             where (entity, reason) in (('ehr_encounter', 'unparseable_json'),
+                                        ('scheduling_siu_messages', 'unparseable_message')))
+            """)[0]
+        assert passed <= unreadable_outcomes
 
 
 def test_campaign_metrics_equal_the_campaign_mart(semantic_layer, world):

@@ -117,3 +117,18 @@ def test_nothing_to_publish_is_an_error(tmp_path) -> None:
     con = connect(tmp_path / "empty.duckdb")
     with pytest.raises(RuntimeError, match="no marts to publish"):
         publish(con, tmp_path / "serving", "run-1")
+
+
+def test_dbt_docs_are_regenerated_when_the_catalog_changes_not_the_rows(warehouse) -> None:
+    from orchestration.assets.publish import docs_fingerprint
+
+    first = docs_fingerprint(warehouse)
+    warehouse.execute("insert into marts.fct_referrals select range from range(3, 10)")
+    assert docs_fingerprint(warehouse) == first  # more rows: the catalog is the same
+    warehouse.execute("alter table marts.fct_referrals add column referral_status varchar")
+    added = docs_fingerprint(warehouse)
+    assert added != first
+    warehouse.execute("comment on column marts.fct_referrals.referral_status is 'FHIR'")
+    assert docs_fingerprint(warehouse) != added
+    warehouse.execute("create view marts.v as select 1 as one")
+    assert docs_fingerprint(warehouse) not in {first, added}

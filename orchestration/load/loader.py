@@ -204,13 +204,13 @@ def _load_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec, batch: list[La
     release = _stage_batch(con, spec, batch)
     con.execute(_classify_sql(spec))
     release()
-    names = ", ".join(f'"{c.name}"' for c in spec.columns)
-    con.execute(f"""
-        insert into {RAW_SCHEMA}.{spec.table} ({names}, _source_file, _record_number,
-                                               _record_hash, _loaded_at, _run_id)
-        select {names}, _source_file, _record_number, _record_hash, now(), ?
-        from _classified where _reason is null order by _source_file, _record_number""",
-                [run_id])
+    # The accepted rows, in the raw table's column order: inserted, then written as the
+    # batch's Parquet file from the same temporary table (re-reading them from the raw
+    # table scanned its whole history for each batch). now() is the transaction's start,
+    # the same in both statements.
+    accepted = f"""select {_raw_row(con, spec)} from _classified where _reason is null
+                   order by _source_file, _record_number"""
+    con.execute(f"insert into {RAW_SCHEMA}.{spec.table} {accepted}", [run_id])
     con.execute(f"""
         insert into {QUARANTINE_TABLE}
         select ?, ?, _source_file, _record_number, _record_hash, _reason, _detail, ?, now()
@@ -223,12 +223,10 @@ def _load_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec, batch: list[La
     reasons = Counter(dict(con.execute(
         "select _reason, count(*) from _classified where _reason is not null group by 1"
     ).fetchall()))
-    con.execute("drop table _classified")
     dataset_file = None
-    if raw_datasets is not None:
-        dataset_file = raw_datasets.write_batch(
-            con, spec.table, run_id, [f.relative for f in batch
-                                      if counts.get(f.relative, (0, 0, 0))[1]])
+    if raw_datasets is not None and any(loaded for _, loaded, _ in counts.values()):
+        dataset_file = raw_datasets.write_batch(con, spec.table, accepted, [run_id])
+    con.execute("drop table _classified")
     outcomes = []
     for landing_file in batch:
         read, loaded, quarantined = counts.get(landing_file.relative, (0, 0, 0))
@@ -239,6 +237,26 @@ def _load_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec, batch: list[La
                                     raw_dataset_file=dataset_file if loaded else None))
     _record_ledger(con, spec, run_id, outcomes)
     return outcomes, reasons
+
+
+def _raw_row(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> str:
+    """Return the select list that makes a `_classified` row a raw-table row, column by column.
+
+    Each value is cast to the table's type, as an insert would. A column the contract no
+    longer declares (a warehouse from an older contract) is NULL; `_run_id` is the
+    statement's one parameter.
+    """
+    declared = {c.name for c in spec.columns} | {"_source_file", "_record_number",
+                                                  "_record_hash"}
+    made = {"_loaded_at": "now()", "_run_id": "cast(? as varchar)"}
+    select = []
+    for name, data_type in con.execute(
+            "select column_name, data_type from duckdb_columns() where database_name = "
+            "current_database() and schema_name = ? and table_name = ? order by column_index",
+            [RAW_SCHEMA, spec.table]).fetchall():
+        value = f'"{name}"' if name in declared else made.get(name, "null")
+        select.append(f'cast({value} as {data_type}) as "{name}"')
+    return ", ".join(select)
 
 
 def _record_ledger(con: duckdb.DuckDBPyConnection, spec: EntitySpec, run_id: str,
@@ -306,37 +324,25 @@ def _stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
                            f"contract expects {column.json_type}'"))
     reason = "case " + " ".join(f"when {c} then {r}" for c, r, _ in checks) + " end"
     detail = "case " + " ".join(f"when {c} then {d}" for c, _, d in checks) + " end"
-    (reason, detail, *columns), parsing = _parse_once(
-        [reason, detail, *(c.expression for c in spec.columns)])
-    expressions = ", ".join(f'cast({e} as varchar) as "{c.name}"'
-                            for e, c in zip(columns, spec.columns, strict=True))
+    expressions = [reason, detail, *(c.expression for c in spec.columns)]
+    casts = ", ".join(f'cast(_e{n + 2} as varchar) as "{c.name}"'
+                      for n, c in enumerate(spec.columns))
     # One statement for the whole batch: a statement per file cost about 20 ms a file (a
     # year of GA4 is 366 files).
     con.register("_lines", batch_lines([f.path for f in batch]))
     con.register("_files", pa.table({"file_index": pa.array(range(len(batch)), pa.int32()),
                                      "relative": [f.relative for f in batch]}))
+    lines = f"""select file_index, line_number, line, text
+                from ({LINE_TEXT_SQL.format(lines="_lines")})
+                where text is null or {NOT_BLANK}"""
     con.execute(f"""
         create or replace temp view _text as
         select _files.relative as _source_file, line_number as _record_number,
             coalesce(sha256(text), sha256(line)) as _record_hash,
-            cast({reason} as varchar) as _reject_reason,
-            cast({detail} as varchar) as _reject_detail,
-            {expressions}
-        from (
-            select *, {parsing[1]} from (
-                select *, {parsing[0]} from (
-                    select file_index, line_number, line, text,
-                        -- A valid JSON text that starts with a brace is an object.
-                        starts_with(ltrim(text, ' ' || chr(9)), '{{') as is_object
-                    from (
-                        select file_index, line_number, line, text
-                        from ({LINE_TEXT_SQL.format(lines="_lines")})
-                    )
-                    where text is null or {NOT_BLANK}
-                )
-            )
-        ) lines
-        join _files on _files.file_index = lines.file_index""")
+            cast(_e0 as varchar) as _reject_reason, cast(_e1 as varchar) as _reject_detail,
+            {casts}
+        from ({parse_once_sql(expressions, lines)}) parsed
+        join _files on _files.file_index = parsed.file_index""")
 
     def release() -> None:
         con.execute("drop view _text")
@@ -372,32 +378,65 @@ TYPE_OF_PATH = re.compile(r"json_type\(doc, '(\$[^']*)'\)")
 ARRAY_CAST = re.compile(r"try_cast\(_j\[(\d+)\] as json\[\]\)")
 
 
+def parse_once_sql(expressions: list[str], lines: str) -> str:
+    """Return ``lines`` (a query with a `text` column) with each expression as `_e0`, `_e1`...
+
+    The expressions read the line's JSON as `doc` (`doc->>'$.p'`, `doc->'$.p'`,
+    `json_type(doc, '$.p')`, `doc is null` for a line that is not a JSON object); each line
+    is parsed once for all of them (`_parse_once`). tests/test_ndjson_lines.py holds the
+    result equal to evaluating the expressions on the parsed document directly.
+    """
+    rewritten, (values, arrays) = _parse_once(expressions)
+    results = ", ".join(f"{e} as _e{n}" for n, e in enumerate(rewritten))
+    return f"""
+        select *, {results} from (
+            select *, {arrays} from (
+                select *, {values} from (
+                    select *,
+                        -- A valid JSON text that starts with a brace is an object.
+                        starts_with(ltrim(text, ' ' || chr(9)), '{{') and json_valid(text)
+                            as is_object
+                    from ({lines})
+                )
+            )
+        )"""
+
+
 def _parse_once(expressions: list[str]) -> tuple[list[str], tuple[str, str]]:
-    """Rewrite expressions over `doc` so each line's JSON is parsed once.
+    """Rewrite expressions over `doc` so each line's JSON is parsed as few times as possible.
 
     Returns the expressions and the two projections that parse (the document's values, then
     its arrays). DuckDB's JSON is text: every `->>`, `->` and `json_type(doc, path)` parses
     the whole document again; with twenty columns and their type checks that dominated.
-    Every path the expressions use goes into one `json_extract(text, [...])` per line (which
-    also validates: `try` makes an invalid line null), and each use reads its small value
-    from that list: `doc->'$.p'` becomes `_j[i]`, `doc->>'$.p'` its text, and
-    `json_type(doc, '$.p')` its type. An array cast as `json[]` (GA4's event_params, read
-    once per parameter) is cast once per line, in a second projection. Projections, not
-    lateral joins: DuckDB turns a lateral join into a join, which cost more than the parse.
-    """
-    paths: list[str] = []
+    The text paths (`doc->>'$.p'`) go into one `json_extract_string(text, [...])` per line and
+    each use reads `_s[i]`; the paths read as JSON (`doc->'$.p'`, `json_type(doc, '$.p')`)
+    into one `json_extract(text, [...])`, read as `_j[i]`. Asking for text directly saves
+    re-parsing each extracted value (`_j[i]->>'$'` cost a third of the extraction). An array
+    cast as `json[]` (GA4's event_params, read once per parameter) is cast once per line, in
+    a second projection. Projections, not lateral joins: DuckDB turns a lateral join into a
+    join, which cost more than the parse.
 
-    def slot(path: str) -> str:
+    Only a line `is_object` (a JSON object, checked by `json_valid`) is extracted; its
+    extraction is still wrapped in `try`. Guarding with `json_valid` first matters for speed:
+    when an expression under `try` fails anywhere in a vector, DuckDB evaluates that vector
+    again row by row, and with one malformed line in a thousand that was most vectors (the
+    extraction took 2.5 times as long).
+    """
+    json_paths: list[str] = []
+    text_paths: list[str] = []
+
+    def slot(paths: list[str], name: str, path: str) -> str:
         if path not in paths:
             paths.append(path)
-        return f"_j[{paths.index(path) + 1}]"
+        return f"{name}[{paths.index(path) + 1}]"
 
     rewritten = []
     for expression in expressions:
-        expression = TYPE_OF_PATH.sub(lambda m: f"json_type({slot(m.group(1))})", expression)
-        expression = TEXT_PATH.sub(lambda m: f"({slot(m.group(1))}->>'$')", expression)
-        expression = JSON_PATH.sub(lambda m: slot(m.group(1)), expression)
-        expression = expression.replace("doc is null", "_j is null")
+        expression = TYPE_OF_PATH.sub(
+            lambda m: f"json_type({slot(json_paths, '_j', m.group(1))})", expression)
+        expression = TEXT_PATH.sub(lambda m: slot(text_paths, "_s", m.group(1)), expression)
+        expression = JSON_PATH.sub(lambda m: slot(json_paths, "_j", m.group(1)), expression)
+        expression = expression.replace("doc is null", "_unparsed")
         if re.search(r"\bdoc\b", expression):
             raise ValueError(f"an expression reads the document in a way the parser does not "
                              f"share: {expression[:80]}")
@@ -410,10 +449,17 @@ def _parse_once(expressions: list[str]) -> tuple[list[str], tuple[str, str]]:
         return f"_a{match.group(1)}"
 
     rewritten = [ARRAY_CAST.sub(array, expression) for expression in rewritten]
-    path_list = "[" + ", ".join("'" + p + "'" for p in paths) + "]"
-    values = f"case when is_object then try(json_extract(text, {path_list})) end as _j"
-    casts = ", ".join(f"try_cast(_j[{n}] as json[]) as _a{n}" for n in arrays)
-    return rewritten, (values, casts or "null as _no_arrays")
+    values, parsed = [], ["is_object"]
+    for name, function, paths in (("_j", "json_extract", json_paths),
+                                  ("_s", "json_extract_string", text_paths)):
+        if paths:
+            path_list = "[" + ", ".join("'" + p + "'" for p in paths) + "]"
+            values.append(f"case when is_object then try({function}(text, {path_list})) end "
+                          f"as {name}")
+            parsed.append(f"{name} is not null")
+    unparsed = f"not coalesce({' and '.join(parsed)}, false) as _unparsed"
+    casts = [f"try_cast(_j[{n}] as json[]) as _a{n}" for n in arrays]
+    return rewritten, (", ".join(values or ["null as _no_paths"]), ", ".join([unparsed, *casts]))
 
 
 def _stage_records(con: duckdb.DuckDBPyConnection, spec: EntitySpec,

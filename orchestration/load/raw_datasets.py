@@ -74,22 +74,15 @@ class RawDatasets:
             self._write(con, f"select * from {RAW_SCHEMA}.{table} limit 0", target)
         return target
 
-    def write_batch(self, con: duckdb.DuckDBPyConnection, table: str, run_id: str,
-                    source_files: list[str]) -> str | None:
+    def write_batch(self, con: duckdb.DuckDBPyConnection, table: str, rows_sql: str,
+                    parameters: list[object]) -> str:
         """Write the rows this batch put into ``table`` as one file; return its name.
 
-        Called inside the batch's transaction, after the raw insert, so the file holds what
-        the transaction holds. ``source_files`` are the batch's files that loaded rows (the
-        loader counted them); with none, no file is written (None).
+        Called inside the batch's transaction with the query whose rows the raw insert
+        took (same columns, same order), so the file holds what the transaction holds.
         """
-        if not source_files:
-            return None
-        where = (f"_run_id = ? and _source_file in "
-                 f"({', '.join('?' for _ in source_files)})")
         name = f"{BATCH_PREFIX}{uuid.uuid4().hex}.parquet"
-        self._write(con, f"select * from {RAW_SCHEMA}.{table} where {where} "
-                         "order by _source_file, _record_number",
-                    self.folder(table) / name, [run_id, *source_files])
+        self._write(con, rows_sql, self.folder(table) / name, parameters)
         return name
 
     @staticmethod

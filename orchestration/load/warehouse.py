@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration import settings
 from orchestration.extract.spec import EntitySpec
 from orchestration.settings import FILE_LOCK_WAIT_SECONDS
 
@@ -86,6 +87,7 @@ def connect(path: str | Path, read_only: bool = False,
             time.sleep(pause)
             pause = min(pause * 2, 5.0)
     con.execute("set TimeZone = 'UTC'")
+    con.execute("set memory_limit = ?", [settings.duckdb_memory_limit()])
     return con
 
 

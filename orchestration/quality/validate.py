@@ -95,9 +95,9 @@ def docs_index(quality_dir: Path) -> Path:
 def build_docs(quality_dir: Path) -> Path:
     """Rebuild the Data Docs site from every stored validation result; return its index.
 
-    Once per run (the publish step), and right away when a suite fails, so the page the
-    runbook sends an operator to is current: rebuilding after each of thirteen suites cost
-    most of the quality checks' time.
+    Once per run (the publish step), and right away when an error-severity rule fails (the
+    run then stops before publish), so the page the runbook sends an operator to is
+    current: rebuilding after each of thirteen suites cost most of the quality checks' time.
     """
     _context(str(quality_dir)).build_data_docs()
     return docs_index(quality_dir)
@@ -113,9 +113,13 @@ def validate_suite(con: duckdb.DuckDBPyConnection, suite: SuiteSpec, quality_dir
     expectations = _with_row_count_bands(con, suite, len(frame))
     rules = _run_gx(suite, expectations, frame, quality_dir)
     _record(con, suite, rules, len(frame), run_id)
-    index = build_docs(quality_dir) if not all(r.success for r in rules) \
-        else docs_index(quality_dir)
-    return SuiteOutcome(suite, len(frame), rules, index if index.exists() else None)
+    outcome = SuiteOutcome(suite, len(frame), rules, None)
+    # A blocking failure stops the run before publish, which builds the docs: build them now
+    # so the page the runbook sends an operator to is current. A warning waits for publish
+    # (building after each of six warning suites cost 7 s of a scale-1 run).
+    index = build_docs(quality_dir) if outcome.error_failed else docs_index(quality_dir)
+    outcome.docs_index = index if index.exists() else None
+    return outcome
 
 
 def _with_row_count_bands(con: duckdb.DuckDBPyConnection, suite: SuiteSpec,

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestration import settings
 from orchestration.dbt_project import REPO_ROOT, dbt_executable
 
 MODELS = REPO_ROOT / "dbt_project" / "models"
@@ -151,3 +152,10 @@ def test_leakage_summary_has_one_count_per_reason_of_the_seed(manifest: dict) ->
     reason_columns = [c.removesuffix("_count") for c in columns if c.endswith("_count")
                       and c not in {"referred_count", "leaked_count", "pending_count"}]
     assert reason_columns == reasons
+
+
+def test_dbt_caps_duckdb_memory_as_the_run_does() -> None:
+    # One default for both DuckDB users: the run's connections and dbt's profile.
+    profile = (REPO_ROOT / "profiles" / "profiles.yml").read_text()
+    assert (f"env_var('{settings.MEMORY_LIMIT_ENV_VAR}', "
+            f"'{settings.DEFAULT_MEMORY_LIMIT}')") in profile
