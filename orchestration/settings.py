@@ -83,7 +83,7 @@ def log_dir() -> str:
 def duckdb_memory_limit() -> str:
     """Return the memory cap of each DuckDB connection: $RW_DUCKDB_MEMORY_LIMIT or 2GB.
 
-    One for the run's own connections (extract-load, quality) and one for dbt's process: at
-    scale 100 the two never both reach it, since dbt runs while the run waits.
+    The run's own connections (extract-load, quality) and dbt's process each get it; the
+    run's steps execute one at a time, so while dbt builds no step of the run is querying.
     """
     return os.environ.get(MEMORY_LIMIT_ENV_VAR) or DEFAULT_MEMORY_LIMIT
