@@ -40,6 +40,7 @@ from source_simulator.rates import DefectRates
 from source_simulator.simulation import Simulation
 
 CLI = Path(sys.executable).parent / "referral-warehouse"
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def hold_back_newest(landing: Path, held: Path) -> list[str]:
@@ -70,6 +71,8 @@ def timed_run(workdir: Path, label: str, *extra: str) -> tuple[float, float]:
            "RW_LOG_DIR": str(workdir / "logs"), "RW_DEMO_MODE": "1",
            "DAGSTER_HOME": str(workdir / "dagster_home")}
     (workdir / "dagster_home").mkdir(exist_ok=True)
+    # The instance settings `make` installs into DAGSTER_HOME (its event log storage).
+    shutil.copy2(REPO_ROOT / "orchestration" / "dagster.yaml", workdir / "dagster_home")
     started = time.perf_counter()
     done = subprocess.run([str(CLI), "run", *extra], env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started

@@ -38,6 +38,16 @@ class SuiteSpec:
     path: Path
 
     @property
+    def columns_read(self) -> frozenset[str]:
+        """Return the batch columns the expectations name (`column`, `column_list`...)."""
+        names: set[str] = set()
+        for expectation in self.expectations:
+            for key, value in expectation["kwargs"].items():
+                if key.startswith("column"):
+                    names.update([value] if isinstance(value, str) else value)
+        return frozenset(names)
+
+    @property
     def has_error_rules(self) -> bool:
         """Return whether any expectation is error severity (the check then blocks)."""
         return any(e["meta"]["severity"] == "error" for e in self.expectations)

@@ -3,6 +3,12 @@
 GX cannot read DuckDB through SQLAlchemy here (its metrics fetch rows after the connection
 closes), so the batch is read by DuckDB and handed to GX as a pandas DataFrame. GX is
 imported only when a suite runs: it takes seconds to import.
+
+The frame is built from Arrow (strings stay Arrow-backed) and without the `record_id`
+column: GX reports failing rows by position, and the ids are looked up in the Arrow column
+afterwards. The ids as Python strings were most of the frame, and GX copies a frame it
+reports ids from: on 7.6 M GA4 events the suite peaked at 4.1 GB and took 18 s; without
+them, 1.5 GB and 4.6 s (decision 102).
 """
 
 from __future__ import annotations
@@ -109,9 +115,9 @@ def validate_suite(con: duckdb.DuckDBPyConnection, suite: SuiteSpec, quality_dir
     for statement in QUALITY_DDL:
         con.execute(statement)
     con.execute(NPI_MACRO)
-    frame = con.execute(suite.batch_sql).df()
+    frame, record_ids = read_batch(con, suite)
     expectations = _with_row_count_bands(con, suite, len(frame))
-    rules = _run_gx(suite, expectations, frame, quality_dir)
+    rules = _run_gx(suite, expectations, frame, record_ids, quality_dir)
     _record(con, suite, rules, len(frame), run_id)
     outcome = SuiteOutcome(suite, len(frame), rules, None)
     # A blocking failure stops the run before publish, which builds the docs: build them now
@@ -120,6 +126,23 @@ def validate_suite(con: duckdb.DuckDBPyConnection, suite: SuiteSpec, quality_dir
     index = build_docs(quality_dir) if outcome.error_failed else docs_index(quality_dir)
     outcome.docs_index = index if index.exists() else None
     return outcome
+
+
+def read_batch(con: duckdb.DuckDBPyConnection, suite: SuiteSpec) -> tuple[Any, pa.ChunkedArray]:
+    """Return the suite's batch as a DataFrame, and its record ids in the frame's row order.
+
+    The frame keeps `record_id` only when an expectation reads it. Decimals become floats,
+    as DuckDB's own `.df()` makes them, so a bound like `min_value: 0` compares numbers.
+    """
+    table = con.execute(suite.batch_sql).to_arrow_table()
+    record_ids = table.column("record_id")
+    for index, column in enumerate(table.schema):
+        if pa.types.is_decimal(column.type):
+            table = table.set_column(index, column.name,
+                                     table.column(index).cast(pa.float64()))
+    if "record_id" not in suite.columns_read:
+        table = table.drop_columns(["record_id"])
+    return table.to_pandas(), record_ids
 
 
 def _with_row_count_bands(con: duckdb.DuckDBPyConnection, suite: SuiteSpec,
@@ -145,7 +168,7 @@ def _with_row_count_bands(con: duckdb.DuckDBPyConnection, suite: SuiteSpec,
 
 
 def _run_gx(suite: SuiteSpec, expectations: list[dict[str, Any]], frame: Any,
-            quality_dir: Path) -> list[RuleOutcome]:
+            record_ids: pa.ChunkedArray, quality_dir: Path) -> list[RuleOutcome]:
     import great_expectations as gx
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
@@ -169,15 +192,16 @@ def _run_gx(suite: SuiteSpec, expectations: list[dict[str, Any]], frame: Any,
     checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
         name=suite.name, validation_definitions=[definition],
         actions=[],
-        result_format={"result_format": "COMPLETE",
-                       "unexpected_index_column_names": ["record_id"]}))
+        # Failing rows by position in the frame (its index is 0..n-1), not by id column.
+        result_format={"result_format": "COMPLETE"}))
     result = checkpoint.run(batch_parameters={"dataframe": frame})
     outcomes = []
     for run_result in result.run_results.values():
         for check in run_result.results:
             meta = check.expectation_config.meta
             details = check.result or {}
-            ids = [str(row["record_id"]) for row in details.get("unexpected_index_list") or []]
+            positions = details.get("unexpected_index_list") or []
+            ids = [str(i) for i in record_ids.take(positions).to_pylist()] if positions else []
             outcomes.append(RuleOutcome(
                 rule=meta["rule"], severity=meta["severity"],
                 description=meta.get("description", ""), success=bool(check.success),

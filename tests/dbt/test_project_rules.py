@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from orchestration import settings
-from orchestration.dbt_project import REPO_ROOT, dbt_executable
+from orchestration.dbt_project import REPO_ROOT, dbt_cli, dbt_executable
 
 MODELS = REPO_ROOT / "dbt_project" / "models"
 
@@ -159,3 +159,12 @@ def test_dbt_caps_duckdb_memory_as_the_run_does() -> None:
     profile = (REPO_ROOT / "profiles" / "profiles.yml").read_text()
     assert (f"env_var('{settings.MEMORY_LIMIT_ENV_VAR}', "
             f"'{settings.DEFAULT_MEMORY_LIMIT}')") in profile
+
+
+def test_the_dbt_version_dagster_is_told_is_the_one_that_runs() -> None:
+    # The resource answers dagster-dbt's version question from the installed package
+    # instead of running `dbt --version`; both must name the same dbt.
+    shown = subprocess.run([dbt_executable(), "--version"], capture_output=True, text=True,
+                           check=True).stdout
+    installed = re.search(r"installed:\s*(\d+\.\d+\.\d+)", shown)
+    assert installed and str(dbt_cli()._cli_version) == installed.group(1)

@@ -16,8 +16,8 @@ from orchestration.extract.registry import ENTITIES
 from orchestration.load.loader import load_entity
 from orchestration.load.pseudonymize import Pseudonymizer
 from orchestration.load.warehouse import connect
-from orchestration.quality.suites import load_suites
-from orchestration.quality.validate import docs_index, validate_suite
+from orchestration.quality.suites import SuiteSpec, load_suites
+from orchestration.quality.validate import docs_index, read_batch, validate_suite
 from tests.conftest import FIXTURES, TEST_KEY, run_config, simulate
 
 # Which suite and rule must flag each kind of injected business-rule defect.
@@ -174,3 +174,28 @@ def test_code_lists_come_from_the_seeds_and_only_from_them() -> None:
                 assert len(codes & values) < 2, \
                     f"{suite.name}: {expectation['meta']['rule']} lists codes of {column}"
     assert from_seeds >= 10
+
+
+def _spend_suite(path: Path, column: str) -> SuiteSpec:
+    return SuiteSpec(
+        name="spend", asset_key=("raw", "spend"), description="", path=path,
+        batch_sql="select record_id, spend from spend order by record_id",
+        expectations=({"type": "expect_column_values_to_be_between",
+                       "kwargs": {"column": column, "min_value": 0},
+                       "meta": {"rule": "negative", "severity": "warn"}},))
+
+
+def test_gx_gets_the_batch_without_ids_and_names_failing_records_by_id(tmp_path: Path) -> None:
+    """The frame leaves out `record_id` (GX reports positions, mapped back to ids), unless
+    an expectation reads it; decimals reach GX as numbers, as DuckDB's `.df()` made them."""
+    con = duckdb.connect()
+    con.execute("""create table spend as select 'spend.csv:' || i as record_id,
+                   cast(i - 2 as decimal(10, 2)) as spend from range(1, 6) r(i)""")
+    frame, ids = read_batch(con, _spend_suite(tmp_path, "spend"))
+    assert list(frame.columns) == ["spend"] and frame["spend"].dtype == "float64"
+    assert ids.to_pylist() == [f"spend.csv:{i}" for i in range(1, 6)]
+    outcome = validate_suite(con, _spend_suite(tmp_path, "spend"), tmp_path / "quality", "r1")
+    assert [(r.unexpected_count, r.record_ids) for r in outcome.rules] == [(1, ["spend.csv:1"])]
+    assert con.execute("select record_id from quality.flags").fetchall() == [("spend.csv:1",)]
+    frame, _ = read_batch(con, _spend_suite(tmp_path, "record_id"))
+    assert list(frame.columns) == ["record_id", "spend"]
