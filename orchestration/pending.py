@@ -21,7 +21,7 @@ from orchestration import settings
 from orchestration.dbt_manifest import project_sha256
 from orchestration.extract.registry import ENTITIES
 from orchestration.load.landing import discover
-from orchestration.load.warehouse import LEDGER_TABLE, connect
+from orchestration.load.warehouse import LEDGER_TABLE, connect, known_hashes
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,10 @@ def pending_work(landing: Path, warehouse: str | Path, project: str | None = Non
     with connect(warehouse, read_only=True) as con:
         seen = set(con.execute(
             f"select entity, source_file, file_sha256 from {LEDGER_TABLE}").fetchall())
+        known = known_hashes(con)
     reasons = []
     for spec in ENTITIES:
-        discovery = discover(landing, spec)
+        discovery = discover(landing, spec, known)
         new = [f for f in discovery.files if (spec.table, f.relative, f.sha256) not in seen]
         new += [r for r in discovery.rejected if (spec.table, r.relative, r.sha256) not in seen]
         if new:

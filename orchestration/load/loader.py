@@ -25,7 +25,14 @@ from orchestration.load.errors import SourceFileError
 from orchestration.load.landing import LandingFile, discover
 from orchestration.load.pseudonymize import Pseudonymizer
 from orchestration.load.raw_datasets import RawDatasets
-from orchestration.load.warehouse import LEDGER_TABLE, QUARANTINE_TABLE, RAW_SCHEMA, ensure_tables
+from orchestration.load.warehouse import (
+    LEDGER_TABLE,
+    QUARANTINE_TABLE,
+    RAW_SCHEMA,
+    ensure_tables,
+    known_hashes,
+    remember_hashes,
+)
 
 BATCH_BYTES = 256 * 1024 * 1024
 ARROW_BATCH_ROWS = 50_000
@@ -99,7 +106,9 @@ def load_entity(con: duckdb.DuckDBPyConnection, spec: EntitySpec, landing: Path,
         raw_datasets.ensure_schema_file(con, spec.table)
     pseudonymizer.register(con)
     report = LoadReport(spec, run_id)
-    discovery = discover(landing, spec)
+    known = known_hashes(con)
+    discovery = discover(landing, spec, known)
+    _in_transaction(con, lambda: remember_hashes(con, discovery.files, known))
     report.missing_folder = discovery.missing_folder
     report.unloaded_types = discovery.unloaded_types
     seen = set(con.execute(
