@@ -157,7 +157,9 @@ class Message:
                 continue
             part = repetitions[repetition - 1]
             if component is not None:
-                components = split.setdefault(repetition, part.split(self.component))
+                components = split.get(repetition)
+                if components is None:
+                    components = split[repetition] = part.split(self.component)
                 if component > len(components):
                     found[name] = None
                     continue
