@@ -40,7 +40,7 @@ class LandingFile:
     relative: str
     sha256: str
     size: int
-    stamp: Stamp = (0, 0, 0, 0)  # the file's stamp, taken before it was hashed
+    stamp: Stamp  # the file's stamp, taken before it was hashed (`file_stamp`)
 
 
 def file_sha256(path: Path) -> str:
