@@ -1,12 +1,12 @@
 """The DuckDB warehouse file: connections, and the raw schema's tables, ledger and quarantine.
 
-The raw schema holds one table per source entity plus two bookkeeping tables:
-`_load_ledger` (one row per landing file processed: its hash, status and counts) and
-`_quarantine` (one row per record that could not be loaded, with the reason), and
+The raw schema holds one table per source entity plus three bookkeeping tables:
+`_load_ledger` (one row per landing file processed: its hash, status and counts),
+`_quarantine` (one row per record that could not be loaded, with the reason) and
 `_file_hashes` (each landing file's content hash and the stamp it was taken at, so an
 unchanged file is not read again to be recognized; orchestration/load/landing.py). A ledger row
 also names the Parquet file its batch's rows were copied to, when the loader writes raw
-datasets for other engines (orchestration/load/raw_datasets.py). Neither holds
+datasets for other engines (orchestration/load/raw_datasets.py). None holds
 record content: the landing file and the record number locate the original. A file that
 cannot be read as a whole is a ledger row with status `rejected` and the reason in `detail`.
 """
