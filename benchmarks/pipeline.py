@@ -38,6 +38,7 @@ import reference_check
 
 from source_simulator.rates import DefectRates
 from source_simulator.simulation import Simulation
+from source_simulator.workflow import StandardsRates
 
 CLI = Path(sys.executable).parent / "referral-warehouse"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -89,7 +90,9 @@ def bench_scale(scale: float, root: Path, full_only: bool = False) -> dict[str, 
     landing = workdir / "landing"
     started = time.perf_counter()
     Simulation(landing, workdir / "ground_truth.jsonl", seed=42, scale=scale,
-               end=date(2026, 10, 31), months=12, defects=DefectRates.none()).run()
+               end=date(2026, 10, 31), months=12, defects=DefectRates.none(),
+               # The plain script reads the simple shapes only (benchmarks/plain_duckdb.py).
+               standards=StandardsRates.none()).run()
     generated = time.perf_counter() - started
     held = workdir / "held_back"
     moved = hold_back_newest(landing, held)

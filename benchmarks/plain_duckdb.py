@@ -12,7 +12,8 @@ DuckDB reading the same landing files with its own readers (`read_json`, `read_c
 
 It does none of what makes the warehouse trustworthy: no pseudonymization, no quarantine
 or ledger, no history, no checks, no incremental work. It handles only what the simulator
-writes on a clean world (`DefectRates.none()`: literal FHIR references, well-formed HL7), so
+writes on a clean, plain world (`DefectRates.none()`, `StandardsRates.none()`: literal FHIR
+references, well-formed HL7, no Tasks, FHIR Appointments, UBRNs or orders beside referrals), so
 `benchmarks/reference_check.py` can hold its numbers equal to our marts. The code lists are
 the project's seeds and the windows its dbt vars: one definition, read, not copied.
 

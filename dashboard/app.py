@@ -42,7 +42,8 @@ st.caption(f"Published {publication['published_at'][0]:%Y-%m-%d %H:%M} UTC from 
            "health data).")
 
 funnel = query("select * from fct_referral_funnel")
-months = sorted(funnel["referral_month"].dt.date.unique())
+# Undated referrals (no date in the feed: docs/metrics.md) are in no month.
+months = sorted(funnel["referral_month"].dropna().dt.date.unique())
 with st.sidebar:
     st.header("Filters")
     if months:
@@ -65,7 +66,11 @@ def filtered(frame: pd.DataFrame, month: str = "referral_month") -> pd.DataFrame
     keep = pd.Series(True, index=frame.index)
     if months and month in frame:
         dates = frame[month].dt.date
-        keep &= (dates >= first) & (dates <= last)
+        in_range = (dates >= first) & (dates <= last)
+        # The undated bucket belongs to no month: shown while every month is.
+        if (first, last) == (months[0], months[-1]):
+            in_range |= frame[month].isna()
+        keep &= in_range
     for column, chosen in (("specialty_name", specialties), ("location_name", locations),
                            ("source_channel_name", channels), ("direction_name", directions)):
         if chosen and column in frame:

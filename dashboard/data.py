@@ -95,7 +95,7 @@ def by_month_table(rows: pd.DataFrame) -> pd.DataFrame:
     Conversion and leakage are ratios of the month's sums; "open" marks a month whose
     referrals are still inside their leakage window.
     """
-    months = rows.groupby(rows["referral_month"].dt.strftime("%Y-%m"))
+    months = rows.groupby(rows["referral_month"].dt.strftime("%Y-%m").fillna("undated"))
     table = months[list(FUNNEL_COUNTS)].sum()
     table["conversion"] = [show_rate(a, r) for a, r in
                            zip(table["attended_count"], table["referred_count"], strict=True)]

@@ -22,7 +22,7 @@ EXIT_BUSY = 75  # EX_TEMPFAIL: try again later
 
 
 def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float) -> int:
-    rows, built, problems = [], [], []
+    rows, built, rejected, undelivered, unloaded = [], [], [], [], []
     engines: set[str | None] = set()
     for event in result.get_asset_materialization_events():
         materialization = event.materialization
@@ -34,21 +34,28 @@ def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float
             continue
         rows.append((name, meta["rows_read"], meta["rows_loaded"], meta["rows_quarantined"],
                      meta.get("dagster/row_count", 0)))
-        problems.extend(f"  rejected {file}: {reason}"
+        rejected.extend(f"  rejected {file}: {reason}"
                         for file, reason in (meta.get("files_rejected") or {}).items())
         if meta.get("missing_folder"):
-            problems.append(f"  {name}: {meta['missing_folder']}")
-        problems.extend(f"  not loaded: {count} file(s) of FHIR {kind} (no entity loads it)"
+            undelivered.append(f"  {name}: {meta['missing_folder']}")
+        unloaded.extend(f"  not loaded: {count} file(s) of FHIR {kind}"
                         for kind, count in (meta.get("unloaded_resource_types") or {}).items())
     print(f"\n{'asset':40} {'read':>9} {'loaded':>9} {'quarantined':>12} {'table rows':>11}")
     for name, read, loaded, quarantined, total in sorted(rows):
         print(f"{name:40} {read:>9} {loaded:>9} {quarantined:>12} {total:>11}")
     totals = [sum(r[i] for r in rows) for i in range(1, 4)]
     print(f"{'total':40} {totals[0]:>9} {totals[1]:>9} {totals[2]:>12}")
-    if problems:
-        print(f"\nWARNING: {len(problems)} landing file problem(s); the rest was loaded "
+    if rejected:
+        print(f"\nWARNING: {len(rejected)} landing file(s) rejected, the rest loaded "
               "(raw._load_ledger, status 'rejected'):")
-        print("\n".join(problems))
+        print("\n".join(sorted(set(rejected))))
+    if undelivered:
+        print(f"\nnot delivered yet ({len(undelivered)}; nothing to load, every mart still "
+              "builds):")
+        print("\n".join(undelivered))
+    if unloaded:
+        print("\nbulk-export manifests list resource types no entity reads:")
+        print("\n".join(sorted(set(unloaded))))
     layers: dict[str, int] = {}
     for name in built:
         layers[name.split("/")[0]] = layers.get(name.split("/")[0], 0) + 1
@@ -67,6 +74,7 @@ def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float
     print(f"warehouse: {warehouse}")
     serving = Path(settings.serving_dir()) / "referral_marts.duckdb"
     if serving.exists():
+        _print_service_requests(serving)
         print(f"serving copy for BI tools: {serving} (docs/bi.md)")
     from orchestration.quality.validate import docs_index
 
@@ -81,6 +89,30 @@ def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float
     print(f"run {result.run_id} {'succeeded' if result.success else 'FAILED'} "
           f"in {seconds:.1f}s")
     return 0 if result.success else 1
+
+
+def _print_service_requests(serving: Path) -> None:
+    """Say how many ServiceRequests the referral definition counted, and why not the rest."""
+    import duckdb
+
+    try:
+        with duckdb.connect(str(serving), read_only=True) as con:
+            counts = con.execute(
+                "select coalesce(exclusion_reason, 'referral'), service_request_kind, count(*) "
+                "from fct_service_requests group by all order by 3 desc, 1, 2").fetchall()
+    except duckdb.Error:  # a serving copy from before fct_service_requests
+        return
+    referrals = sum(n for reason, _, n in counts if reason == "referral")
+    by_reason: dict[str, dict[str, int]] = {}
+    for reason, kind, n in counts:
+        if reason != "referral":
+            kinds = by_reason.setdefault(reason.replace("_", " "), {})
+            kinds[kind.replace("_", " ")] = kinds.get(kind.replace("_", " "), 0) + n
+    print(f"\nservice requests: {referrals:,} referrals counted "
+          "(marts.fct_service_requests; seeds/service_request_kind_rules.csv)")
+    for reason, kinds in by_reason.items():
+        detail = ", ".join(f"{n:,} {kind}" for kind, n in kinds.items())
+        print(f"  not counted, {reason}: {sum(kinds.values()):,} ({detail})")
 
 
 def run(argv: list[str]) -> int:

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from source_simulator import crm, fhir, ga4, siu
+from source_simulator import crm, fhir, ga4, siu, workflow
 from source_simulator.npi import break_check_digit
 from source_simulator.output import (
     CSV_ROWS,
@@ -136,6 +136,7 @@ class Simulation:
 
     def __init__(self, landing: Path, truth_path: Path, *, seed: int, scale: float, end: date,
                  months: int, defects: DefectRates, rates: WorldRates | None = None,
+                 standards: workflow.StandardsRates | None = None,
                  chunk_size: int = 100_000) -> None:
         self.landing = landing
         self.rates = rates or WorldRates()
@@ -146,6 +147,15 @@ class Simulation:
         # Defects draw from their own streams, so a clean world and a spoiled one share the
         # same people, referrals and events.
         self.defect_rng = random.Random(seed * 7919 + 1)
+        # The standards' shapes (Tasks, Appointments, UBRNs, orders that are no referral) draw
+        # from a stream of their own too: the world's people and events stay the same.
+        self.standards = standards or workflow.StandardsRates()
+        self.standards_rng = random.Random(seed * 7919 + 3)
+        self._referral_numbers: dict[str, str] = {}  # referral id -> number SIU quotes
+        self._fhir_scheduled: set[str] = set()  # referrals booked as FHIR Appointments only
+        self._bookings: dict[str, list[tuple[str, datetime, siu.AppointmentView]]] = {}
+        self._booking_referral: dict[str, tuple[str, Person, Practitioner]] = {}
+        self._visits: dict[tuple[str, datetime], datetime] = {}
         self.end = end
         self.start = _months_before(end, months)
         self.truth = TruthLog(truth_path)
@@ -232,6 +242,7 @@ class Simulation:
             day += timedelta(days=1)
         for spool in (self.siu, self.web, self.leads, self.activities, self.spend):
             spool.flush_all()
+        self._write_appointments()
         for export in self.exports:
             export.close()
         self._write_crm_reference()
@@ -329,6 +340,7 @@ class Simulation:
             performer = rng.choice(world.specialists_by_specialty[specialty.code])
             performer_org = performer.organization
         priority = "urgent" if rng.random() < 0.15 else "routine"
+        shapes = self._standard_shapes(referral_id, channel)
         versions = [(authored, "active")]
         if not outbound:
             if channel != "physician":
@@ -340,7 +352,10 @@ class Simulation:
             assert performer is not None
             versions += self._journey(referral_id, authored, person, performer, requester,
                                       book_rate)
-        source = None if self._defect(self.defects.missing_referral_source) else channel
+        # With a requester the standards' own fields say where a referral came from; only a
+        # referral sent by nobody and naming no source has lost it (docs/metrics.md).
+        source = None if requester is None and self._defect(
+            self.defects.missing_referral_source) else channel
         source_defect = ("missing_referral_source",) if source is None else ()
         for export_index, (low, high) in enumerate(((None, self.cutoff),
                                                     (self.cutoff, self.end_at))):
@@ -361,8 +376,127 @@ class Simulation:
                 requester=requester, performer=performer, performer_org=performer_org,
                 location=performer.location if performer else None, specialty=specialty,
                 source_channel=source, coverage_id=person.coverage_id)
+            if "ubrn" in shapes:
+                workflow.as_ubrn(resource, self._referral_numbers[referral_id])
+            if "identifier_only_subject" in shapes:
+                workflow.identifier_only_subject(resource, person.mrn)
             self.exports[export_index].write(resource, defects)
+        if not outbound:
+            self._task(referral_id, authored, person, performer_org, requester, versions)
+        self._orders_beside(referral_id, authored, person, requester, resource)
         return referral_id
+
+    # ----- the standards' shapes (source_simulator/workflow.py) ----------------------------
+    def _standard_shapes(self, referral_id: str, channel: str) -> set[str]:
+        """Draw which of the standards' shapes a referral takes, before it is journeyed."""
+        rng, rates, shapes = self.standards_rng, self.standards, set()
+        if channel == "physician" and rng.random() < rates.ubrn_share:
+            shapes.add("ubrn")
+            self._referral_numbers[referral_id] = workflow.ubrn(referral_id)
+            self.truth.add("standards_shape", "ehr", "service_request", None, None,
+                           f"ServiceRequest/{referral_id.lower()}", shape="ubrn",
+                           expect={"referral_number": self._referral_numbers[referral_id]})
+        if rng.random() < rates.fhir_scheduled_share:
+            self._fhir_scheduled.add(referral_id)
+        if rng.random() < rates.identifier_only_subject_share:
+            shapes.add("identifier_only_subject")
+            self.truth.add("standards_shape", "ehr", "service_request", None, None,
+                           f"ServiceRequest/{referral_id.lower()}",
+                           shape="identifier_only_subject",
+                           expect={"patient_key_source": "identifier_matched"})
+        return shapes
+
+    def _emit_versions(self, versions: list[tuple[datetime, Any]], build: Any) -> None:
+        """Write, to each export, the latest version stated within its window."""
+        for export_index, (low, high) in enumerate(((None, self.cutoff),
+                                                    (self.cutoff, self.end_at))):
+            window = [(i, v) for i, v in enumerate(versions)
+                      if (low is None or v[0] > low) and v[0] <= high]
+            if window:
+                index, version = window[-1]
+                self.exports[export_index].write(build(index + 1, *version))
+
+    def _task(self, referral_id: str, authored: datetime, person: Person,
+              owner: Organization, requester: Practitioner | None,
+              versions: list[tuple[datetime, str]]) -> None:
+        """Carry a share of referrals' workflow on a Task (360X, BaRS) beside the request."""
+        rng, rates = self.standards_rng, self.standards
+        if rng.random() >= rates.task_share:
+            return
+        steps = [(authored + timedelta(minutes=5), "requested"),
+                 (authored + timedelta(hours=20), "accepted")]
+        for moment, status in versions[1:]:
+            steps.append((moment, "completed" if status == "completed" else "cancelled"))
+        if len(versions) == 1 and rng.random() < rates.rejected_share:
+            steps[1] = (authored + timedelta(hours=20), "rejected")
+            self.truth.add("standards_shape", "ehr", "task", None, None,
+                           f"ServiceRequest/{referral_id.lower()}", shape="task_rejected",
+                           expect={"leakage_reason": "rejected_by_receiver"})
+        steps = [step for step in steps if step[0] <= self.end_at]
+        task_id = f"task-{referral_id.lower()}"
+        self._emit_versions(steps, lambda version, moment, status: workflow.task(
+            task_id=task_id, referral_id=referral_id, patient_id=person.patient_id,
+            status=status, authored=authored, modified=moment, version=version,
+            owner_org_id=owner.org_id,
+            requester_id=requester.practitioner_id if requester else None))
+
+    def _orders_beside(self, referral_id: str, authored: datetime, person: Person,
+                       requester: Practitioner | None, referral: dict[str, Any]) -> None:
+        """Write the lab orders and drafts a referring clinician leaves beside referrals."""
+        rng, rates = self.standards_rng, self.standards
+        if requester is None:
+            return
+        if rng.random() < rates.lab_order_share:
+            order_id = f"LAB-{referral_id[4:]}"
+            self._emit(workflow.lab_order(
+                order_id=order_id, patient_id=person.patient_id,
+                requester_id=requester.practitioner_id, authored=authored,
+                code=rng.choice(workflow.LAB_ORDERS)), authored)
+            self.truth.add("standards_shape", "ehr", "service_request", None, None,
+                           f"ServiceRequest/{order_id.lower()}", shape="lab_order",
+                           expect={"service_request_kind": "laboratory",
+                                   "exclusion_reason": "not_a_referral"})
+        if rng.random() < rates.draft_share:
+            draft = json.loads(json.dumps(referral))
+            draft["id"] = f"draft-{referral_id[4:]}"
+            draft["identifier"] = []
+            draft["meta"] = {"versionId": "1", "lastUpdated": fhir.instant(authored)}
+            workflow.as_draft(draft)
+            self._emit(draft, authored)
+            self.truth.add("standards_shape", "ehr", "service_request", None, None,
+                           f"ServiceRequest/{draft['id']}", shape="draft",
+                           expect={"exclusion_reason": "draft"})
+
+    def _write_appointments(self) -> None:
+        """Export bookings as FHIR Appointments: every FHIR-scheduled clinic's, and some more.
+
+        The others are a share of SIU's bookings, which SIU reports as well: the warehouse
+        must not count them twice.
+        """
+        rng, rates = self.standards_rng, self.standards
+        for appointment_id, events in self._bookings.items():
+            referral_id, person, doctor = self._booking_referral[appointment_id]
+            fhir_only = referral_id in self._fhir_scheduled
+            if not fhir_only and rng.random() >= rates.appointment_copy_share:
+                continue
+            assert doctor.location is not None and doctor.specialty is not None
+            created = events[0][1]
+            versions = [(sent, workflow.APPOINTMENT_STATUS[trigger], appt.start)
+                        for trigger, sent, appt in events]
+            last_start = versions[-1][2]
+            seen = self._visits.get((referral_id, last_start))
+            if seen is not None and seen <= self.end_at and versions[-1][1] == "booked":
+                versions.append((seen, "fulfilled", last_start))
+            minutes = doctor.specialty.slot_minutes
+            self._emit_versions(versions, lambda version, moment, status, start,
+                                appointment_id=appointment_id, referral_id=referral_id,
+                                person=person, doctor=doctor, created=created,
+                                minutes=minutes: workflow.appointment(
+                appointment_id=appointment_id, referral_id=referral_id,
+                patient_id=person.patient_id, status=status, start=start, minutes=minutes,
+                updated=moment, created=created, version=version,
+                practitioner_id=doctor.practitioner_id,
+                location_id=doctor.location.location_id))
 
     def _journey(self, referral_id: str, authored: datetime, person: Person,
                  doctor: Practitioner, requester: Practitioner | None,
@@ -415,6 +549,7 @@ class Simulation:
         end = slot + timedelta(minutes=doctor.specialty.slot_minutes)
         number = self._next("visit")
         encounter_id = f"enc-{number:07d}"
+        self._visits[(referral_id, slot)] = end
         self._emit(fhir.encounter(encounter_id=encounter_id, status="finished",
                                   referral_id=referral_id, patient_id=person.patient_id,
                                   doctor=doctor, start=slot, end=end), end)
@@ -441,9 +576,12 @@ class Simulation:
     def _appointment(self, referral_id: str, person: Person, doctor: Practitioner,
                      slot: datetime, appointment_id: str | None = None) -> siu.AppointmentView:
         assert doctor.specialty is not None and doctor.location is not None
+        appointment_id = appointment_id or f"APT{self._next('appointment'):08d}"
+        self._booking_referral[appointment_id] = (referral_id, person, doctor)
         return siu.AppointmentView(
-            appointment_id=appointment_id or f"APT{self._next('appointment'):08d}",
-            referral_id=referral_id, start=slot, minutes=doctor.specialty.slot_minutes,
+            appointment_id=appointment_id,
+            referral_id=self._referral_numbers.get(referral_id, referral_id), start=slot,
+            minutes=doctor.specialty.slot_minutes,
             mrn=person.mrn, family=person.family.upper(), given=person.given.upper(),
             birth=f"{person.birth:%Y%m%d}", sex=person.gender[0].upper(),
             street=person.street, city=person.city, state=person.state,
@@ -457,6 +595,11 @@ class Simulation:
              defects: tuple[str, ...] = (), control_id: str | None = None) -> None:
         if sent > self.end_at:
             return
+        referral_id = self._booking_referral[appt.appointment_id][0]
+        if not defects:
+            self._bookings.setdefault(appt.appointment_id, []).append((trigger, sent, appt))
+        if referral_id in self._fhir_scheduled and not defects:
+            return  # this clinic's bookings reach the warehouse as FHIR Appointments only
         control_id = control_id or f"MSG{self._next('message'):09d}"
         text = siu.message(trigger, control_id, sent, appt)
         self.siu.add(f"{sent:%Y%m%d}", Spooled((sent, control_id), text, control_id, defects))

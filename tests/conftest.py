@@ -15,6 +15,7 @@ from orchestration.load.pseudonymize import Pseudonymizer
 from orchestration.load.warehouse import connect
 from source_simulator.rates import DefectRates
 from source_simulator.simulation import Simulation
+from source_simulator.workflow import StandardsRates
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TEST_KEY = "test-key-0123456789abcdef"
@@ -58,18 +59,25 @@ def load(con: duckdb.DuckDBPyConnection, landing: Path, table: str,
     return load_entity(con, ENTITIES_BY_TABLE[table], landing, pseudonymizer, run_id="test")
 
 
-def simulate(root: Path, *, clean: bool = False, seed: int = 7) -> tuple[Path, Path]:
-    """Write a small generated world (a quarter scale, four months) under ``root``."""
+def simulate(root: Path, *, clean: bool = False, seed: int = 7,
+             plain: bool = False) -> tuple[Path, Path]:
+    """Write a small generated world (a quarter scale, four months) under ``root``.
+
+    ``plain`` leaves out the referral standards' shapes (Tasks, FHIR Appointments, UBRNs,
+    orders beside referrals): the world the plain benchmark script can read.
+    """
     landing, truth = root / "landing", root / "ground_truth.jsonl"
     defects = DefectRates.none() if clean else DefectRates(
         unparseable_record=0.01, duplicate_record=0.01, missing_referral_source=0.03,
         invalid_status=0.02, invalid_npi=0.1, orphan_appointment=0.04)
     Simulation(landing, truth, seed=seed, scale=0.25, end=date(2026, 4, 30), months=4,
-               defects=defects).run()
+               defects=defects,
+               standards=StandardsRates.none() if plain else StandardsRates()).run()
     return landing, truth
 
 
 HANDMADE_LANDING = FIXTURES / "handmade" / "landing"
+STANDARDS_LANDING = FIXTURES / "standards" / "landing"
 CRM_ENTITIES = ("referring_practices", "referring_providers", "liaison_activities",
                 "campaigns", "campaign_spend", "intake_leads")
 
@@ -95,6 +103,20 @@ def handmade_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(HANDMADE_LANDING, landing)
     for entity in CRM_ENTITIES:  # git keeps no empty folders
         (landing / "crm" / entity).mkdir(parents=True, exist_ok=True)
+    result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
+        run_config=run_config(landing, root))
+    assert result.success
+    return root
+
+
+@pytest.fixture(scope="session")
+def standards_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The referral standards' world (tests/fixtures/standards) through the whole job."""
+    from orchestration.definitions import defs
+
+    root = tmp_path_factory.mktemp("standards")
+    landing = root / "landing"
+    shutil.copytree(STANDARDS_LANDING, landing)
     result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
         run_config=run_config(landing, root))
     assert result.success

@@ -115,7 +115,7 @@ def test_business_rule_breaks_load_as_delivered(world: World) -> None:
                       if t["entity"] == "service_request"}
     assert missing_source == set(world.con.execute(
         "select _source_file, _record_number from raw.ehr_service_request "
-        "where referral_source_code is null").fetchall())
+        "where referral_source_code is null and requester_reference is null").fetchall())
     orphans = {t["record_id"] for t in world.truth_of("orphan_appointment")}
     unread = {i.upper() for i in world.unreadable_ids("service_request")}
     loaded_orphans = {r[0] for r in world.con.execute("""

@@ -128,10 +128,11 @@ def test_leakage_with_estimated_lost_revenue(marts) -> None:
         ("2026-01-01", "prac-pcp", True, 1, 1, 0, 1, 0, 0, 0, 0, 0, 1.0, 276.0),
         ("2026-01-01", "prac-ref1", True, 4, 2, 0, 0, 1, 0, 1, 0, 0, 0.5, 552.0),
         ("2026-01-01", "prac-ref2", True, 1, 1, 0, 0, 0, 0, 0, 0, 1, 1.0, 276.0),
-        ("2026-02-01", "prac-pcp", False, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, None),
+        # Nothing leaked: lost nothing, 0 (issue 21), not null (which means "leaked, unpriced").
+        ("2026-02-01", "prac-pcp", False, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, 0.0),
         ("2026-02-01", "prac-ref2", False, 3, 2, 0, 0, 0, 1, 0, 1, 0, 0.6667, 552.0),
-        ("2026-03-01", "prac-ref1", False, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0.0, None),
-        ("2026-03-01", None, False, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0.0, None),
+        ("2026-03-01", "prac-ref1", False, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0.0, 0.0),
+        ("2026-03-01", None, False, 2, 0, 1, 0, 0, 0, 0, 0, 0, 0.0, 0.0),
     ]
 
 

@@ -203,7 +203,8 @@ def test_a_run_over_bad_feeds_builds_every_mart_and_leaks_nothing(tmp_path: Path
                                    "from raw._quarantine group by 1").fetchall())
         marts = dict(con.execute("select table_name, estimated_size from duckdb_tables() "
                                  "where schema_name = 'marts'").fetchall())
-        referral = con.execute("select referred_at_source, requester_type is null from "
+        # A requester that names nothing resolvable is `unresolved` (issue 21), not null.
+        referral = con.execute("select referred_at_source, requester_type = 'unresolved' from "
                                "intermediate.int_service_requests_resolved "
                                "where referral_id = 'ref-noauthored'").fetchone()
         unresolved = con.execute("select problem from intermediate.int_fhir_references_unresolved"

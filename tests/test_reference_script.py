@@ -21,7 +21,7 @@ def both_sides(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     from orchestration.definitions import defs
 
     root = tmp_path_factory.mktemp("reference")
-    landing, _ = simulate(root, clean=True)
+    landing, _ = simulate(root, clean=True, plain=True)
     result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
         run_config=run_config(landing, root))
     assert result.success

@@ -17,3 +17,22 @@
     ) as versions
     where version_rank = 1
 {% endmacro %}
+
+{#-
+    Every delivered version of each record once: a version (a record's `last_updated_at`)
+    delivered twice, in two exports or two files, counts as the delivery loaded last. What
+    status histories and version-by-version models read.
+-#}
+{% macro delivered_versions(relation, partition_by) %}
+    select *
+    from (
+        select
+            *,
+            row_number() over (
+                partition by {{ partition_by }}, last_updated_at
+                order by _loaded_at desc, _record_number desc
+            ) as delivery_rank
+        from {{ relation }}
+    ) as deliveries
+    where delivery_rank = 1
+{% endmacro %}

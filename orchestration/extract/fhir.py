@@ -8,6 +8,7 @@ id and pseudonymized; everything else a Patient carries that identifies a person
 
 from __future__ import annotations
 
+from orchestration.extract.site import identifier_systems
 from orchestration.extract.spec import Column, EntitySpec
 
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
@@ -104,6 +105,71 @@ def identifier_of_type(code: str) -> str:
             f"lambda i: i->>'$.type.coding[0].code' = '{code}')[1]->>'value'")
 
 
+def identifier_of_kind(kind: str, array: str = "identifier", *, with_system: bool = False) -> str:
+    """Return the first identifier whose system is one of the site's systems of a kind.
+
+    Systems are tried in the priority order of seeds/identifier_systems.csv; ``with_system``
+    gives `system|value` (the shape a logical reference's key takes), else the value alone.
+    """
+    values = [f"'{system}|' || ({identifier(system, array)})" if with_system
+              else identifier(system, array) for system in identifier_systems(kind)]
+    return f"coalesce({', '.join(values)})"
+
+
+def identifier_system_of_kind(kind: str) -> str:
+    """Return the system of the identifier `identifier_of_kind` picks."""
+    systems = identifier_systems(kind)
+    cases = " ".join(f"when ({identifier(system)}) is not null then '{system}'"
+                     for system in systems)
+    return f"case {cases} end"
+
+
+def reference_identifier(path: str, kind: str) -> str:
+    """Return `system|value` of a reference made by identifier alone, for a site's system.
+
+    A Patient named by `subject.identifier` (an NHS number, an MRN) and no literal reference
+    is joined to the Patient that carries the same identifier (int_service_requests_resolved).
+    """
+    system = f"doc->>'$.{path}.identifier.system'"
+    listed = ", ".join(f"'{s}'" for s in identifier_systems(kind))
+    return (f"case when {system} in ({listed}) then {system} || '|' || "
+            f"(doc->>'$.{path}.identifier.value') end")
+
+
+def coding_tokens(path: str, *, repeated: bool = False) -> str:
+    """Return every coding of a CodeableConcept (or of a list of them) as ` system|code `.
+
+    The referral definition (seeds/service_request_kind_rules.csv) matches a rule's
+    `system|code` against any coding, not only the first: US Core and BaRS put the referral
+    category beside other codings.
+    """
+    if repeated:
+        codings = (f"flatten(list_transform(try_cast(doc->'$.{path}' as json[]), "
+                   "lambda c: coalesce(try_cast(c->'coding' as json[]), []::json[])))")
+    else:
+        codings = f"try_cast(doc->'$.{path}.coding' as json[])"
+    token = "lambda x: coalesce(x->>'system', '') || '|' || coalesce(x->>'code', '')"
+    return f"' ' || array_to_string(list_transform({codings}, {token}), ' ') || ' '"
+
+
+def participant_reference(types: tuple[str, ...]) -> str:
+    """Return `Type/id` of an Appointment's first participant whose actor is of these types."""
+    alternatives = "|".join(types)
+    literal = LITERAL.format(types=alternatives)
+    actor = (f"list_filter(try_cast(doc->'$.participant' as json[]), lambda p: "
+             f"regexp_matches(p->>'$.actor.reference', '{literal}'))[1]->>'$.actor.reference'")
+    return (f"regexp_extract({actor}, '{literal}', 2) || '/' || "
+            f"regexp_extract({actor}, '{literal}', 3)")
+
+
+def participant_patient_id() -> str:
+    """Return the id of the Patient an Appointment's participants name (literal reference)."""
+    literal = LITERAL.format(types="Patient")
+    actor = (f"list_filter(try_cast(doc->'$.participant' as json[]), lambda p: "
+             f"regexp_matches(p->>'$.actor.reference', '{literal}'))[1]->>'$.actor.reference'")
+    return f"nullif(regexp_extract({actor}, '{literal}', 3), '')"
+
+
 def extension(url: str, value_path: str) -> str:
     """Return a value of the first extension with the given url."""
     return (f"list_filter(try_cast(doc->'$.extension' as json[]), "
@@ -115,7 +181,8 @@ PRACTITIONER = ("Practitioner", "PractitionerRole")
 ORGANIZATION = ("Organization",)
 LOCATION = ("Location",)
 REQUESTER = ("Practitioner", "PractitionerRole", "Organization")
-PERFORMER = ("Practitioner", "PractitionerRole", "Organization")
+PERFORMER = ("Practitioner", "PractitionerRole", "Organization", "HealthcareService")
+OWNER = PERFORMER
 
 
 def _common(resource: str) -> tuple[Column, ...]:
@@ -146,6 +213,10 @@ FHIR_ENTITIES: tuple[EntitySpec, ...] = (
           "MRN, sex, birth year and 3-digit ZIP only.",
           Column("mrn_key", identifier_of_type("MR"), pseudonymize=True,
                  description="Keyed hash of the MRN; joins to scheduling's patient_mrn_key."),
+          Column("patient_identifier_key", identifier_of_kind("patient", with_system=True),
+                 pseudonymize=True,
+                 description="Keyed hash of system|value of the patient's first identifier of "
+                             "the site's patient systems (references by identifier join it)."),
           Column("gender", text("gender")),
           Column("birth_year", "left(doc->>'$.birthDate', 4)", "INTEGER"),
           Column("postal_code_3", "left(doc->>'$.address[0].postalCode', 3)"),
@@ -155,6 +226,10 @@ FHIR_ENTITIES: tuple[EntitySpec, ...] = (
           Column("npi", identifier(NPI_SYSTEM)),
           Column("identifier_key", identifier_key(),
                  description="system|value of the first identifier (conditional references)."),
+          Column("national_identifier_key",
+                 identifier_of_kind("practitioner", with_system=True),
+                 description="system|value of the practitioner's national id (NPI, SDS user "
+                             "id: seeds/identifier_systems.csv)."),
           Column("family_name", text("name[0].family")),
           Column("given_name", text("name[0].given[0]")),
           Column("taxonomy_code", text("qualification[0].code.coding[0].code")),
@@ -173,6 +248,10 @@ FHIR_ENTITIES: tuple[EntitySpec, ...] = (
           Column("name", text("name")),
           Column("npi", identifier(NPI_SYSTEM)),
           Column("identifier_key", identifier_key()),
+          Column("national_identifier_key",
+                 identifier_of_kind("organization", with_system=True),
+                 description="system|value of the organization's national id (NPI, ODS code, "
+                             "tax id: seeds/identifier_systems.csv)."),
           Column("network_status", extension(f"{EXT_BASE}/network-status", "valueCode")),
           Column("type_code", text("type[0].coding[0].code")),
           Column("part_of_organization_id", ref_id("partOf.reference", "Organization")),
@@ -195,14 +274,27 @@ FHIR_ENTITIES: tuple[EntitySpec, ...] = (
           Column("payer_organization_id", ref_id("payor[0].reference", "Organization")),
           Column("payer_name", text("payor[0].display"))),
     _spec("ServiceRequest", "service_request",
-          "Referrals: one row per delivered version of each ServiceRequest.",
-          Column("referral_number", identifier("urn:oid:2.16.840.1.113883.3.7418.2.1")),
+          "Service requests (referrals and other orders): one row per delivered version.",
+          Column("referral_number", identifier_of_kind("referral_number"),
+                 description="The first identifier of the site's referral-number systems "
+                             "(seeds/identifier_systems.csv: the EHR's own, an e-RS UBRN)."),
+          Column("referral_number_system", identifier_system_of_kind("referral_number")),
           Column("status", text("status")),
           Column("intent", text("intent")),
           Column("priority", text("priority")),
+          Column("is_do_not_perform", text("doNotPerform"), "BOOLEAN"),
           Column("category_code", text("category[0].coding[0].code")),
+          Column("category_tokens", coding_tokens("category", repeated=True),
+                 description="Every category coding as ` system|code ` (the referral "
+                             "definition matches any of them)."),
+          Column("code_tokens", coding_tokens("code")),
+          Column("performer_type_tokens", coding_tokens("performerType")),
           Column("authored_at", text("authoredOn"), "TIMESTAMPTZ"),
           Column(PATIENT_KEY, ref_id("subject.reference", "Patient"), pseudonymize=True),
+          Column("patient_identifier_key", reference_identifier("subject", "patient"),
+                 pseudonymize=True,
+                 description="Keyed hash of system|value when the subject is named by "
+                             "identifier only."),
           Column("requester_reference", reference_key("requester", REQUESTER),
                  description="Who sent the referral, as a reference key (a practitioner, "
                              "role, organization or `Patient`)."),
@@ -215,6 +307,56 @@ FHIR_ENTITIES: tuple[EntitySpec, ...] = (
                  extension(f"{EXT_BASE}/referral-source", "valueCoding.code")),
           Column("reason_codes", json_part("reasonCode"), "JSON"),
           Column("occurrence_at", text("occurrenceDateTime"), "TIMESTAMPTZ")),
+    _spec("Task", "task",
+          "Workflow Tasks (360X, BaRS, SDOH-CC, Da Vinci): the state of the request they "
+          "focus on; one row per delivered version.",
+          Column("status", text("status")),
+          Column("business_status_code", text("businessStatus.coding[0].code")),
+          Column("intent", text("intent")),
+          Column("task_code", text("code.coding[0].code")),
+          Column("focus_service_request_id", ref_id("focus.reference", "ServiceRequest")),
+          Column("focus_referral_number", text("focus.identifier.value"),
+                 description="The focus named by identifier only (an e-RS UBRN)."),
+          Column("based_on_service_request_id",
+                 ref_id("basedOn[0].reference", "ServiceRequest")),
+          Column(PATIENT_KEY, ref_id("for.reference", "Patient"), pseudonymize=True),
+          Column("patient_identifier_key", reference_identifier("for", "patient"),
+                 pseudonymize=True),
+          Column("owner_reference", reference_key("owner", OWNER),
+                 description="Who is to act on the request: the receiving party."),
+          Column("requester_reference", reference_key("requester", REQUESTER)),
+          Column("authored_at", text("authoredOn"), "TIMESTAMPTZ"),
+          Column("last_modified_at", text("lastModified"), "TIMESTAMPTZ"),
+          Column("status_reason_code", text("statusReason.coding[0].code"))),
+    _spec("Appointment", "appointment",
+          "FHIR Appointments (a second scheduling source beside SIU): one row per delivered "
+          "version.",
+          Column("appointment_identifier", text("identifier[0].value"),
+                 description="The booking's identifier (the SIU filler appointment id when "
+                             "both describe the same booking)."),
+          Column("status", text("status")),
+          Column("start_at", text("start"), "TIMESTAMPTZ"),
+          Column("end_at", text("end"), "TIMESTAMPTZ"),
+          Column("created_at", text("created"), "TIMESTAMPTZ"),
+          Column("based_on_service_request_id",
+                 ref_id("basedOn[0].reference", "ServiceRequest")),
+          Column("second_based_on_service_request_id",
+                 ref_id("basedOn[1].reference", "ServiceRequest")),
+          Column(PATIENT_KEY, participant_patient_id(), pseudonymize=True),
+          Column("practitioner_reference", participant_reference(PRACTITIONER)),
+          Column("location_reference", participant_reference(LOCATION)),
+          Column("service_type_code", text("serviceType[0].coding[0].code")),
+          Column("specialty_code", text("specialty[0].coding[0].code")),
+          Column("cancelation_reason_code", text("cancelationReason.coding[0].code"))),
+    _spec("HealthcareService", "healthcare_service",
+          "Services a referral may be sent to (NHS e-RS and BaRS name them as performer), "
+          "each provided by an organization.",
+          Column("identifier_key", identifier_key()),
+          Column("name", text("name")),
+          Column("provided_by_reference", reference_key("providedBy", ORGANIZATION)),
+          Column("specialty_code", text("specialty[0].coding[0].code")),
+          Column("location_reference", reference_key("location[0]", LOCATION)),
+          Column("is_active", text("active"), "BOOLEAN")),
     _spec("Encounter", "encounter", "Visits; `based_on_service_request_id` ties one to a referral.",
           Column("status", text("status")),
           Column("class_code", text("class.code")),

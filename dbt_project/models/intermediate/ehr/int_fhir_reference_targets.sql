@@ -1,5 +1,6 @@
--- One row per reference key: the practitioner, role, organization or location it names, and
--- whether it names exactly one (an identifier two resources share resolves to neither).
+-- One row per reference key: the practitioner, role, organization, healthcare service or
+-- location it names, and whether it names exactly one (an identifier two resources share
+-- resolves to neither). Practitioners resolve to one id per national id (NPI, SDS id).
 with
 
 practitioners as (
@@ -26,13 +27,23 @@ locations as (
 
 ),
 
+healthcare_services as (
+
+    select * from {{ ref('stg_ehr__healthcare_services') }}
+
+),
+
 keys as (
 
-    {{ reference_keys('practitioners', 'Practitioner', 'practitioner_id', 'npi') }}
+    {{ reference_keys('practitioners', 'Practitioner', 'practitioner_id', 'npi',
+                      'national_identifier_key', 'person_practitioner_id') }}
     union all
     {{ reference_keys('practitioner_roles', 'PractitionerRole', 'practitioner_role_id') }}
     union all
-    {{ reference_keys('organizations', 'Organization', 'organization_id', 'npi') }}
+    {{ reference_keys('organizations', 'Organization', 'organization_id', 'npi',
+                      'national_identifier_key') }}
+    union all
+    {{ reference_keys('healthcare_services', 'HealthcareService', 'healthcare_service_id') }}
     union all
     {{ reference_keys('locations', 'Location', 'location_id') }}
 

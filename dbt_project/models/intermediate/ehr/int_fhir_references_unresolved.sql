@@ -1,5 +1,6 @@
--- One row per reference to a practitioner, role, organization or location that names no
--- resource, or more than one: counted and reported (a warning test), never a silent NULL.
+-- One row per reference to a practitioner, role, organization, healthcare service or location
+-- that names no resource, or more than one, and per patient named by an identifier no Patient
+-- carries: counted and reported (a warning test), never a silent NULL.
 with
 
 referrals as (
@@ -20,9 +21,44 @@ roles as (
 
 ),
 
+healthcare_services as (
+
+    select * from {{ ref('stg_ehr__healthcare_services') }}
+
+),
+
+patients as (
+
+    select * from {{ ref('stg_ehr__patients') }}
+    where patient_identifier_key is not null
+
+),
+
 targets as (
 
     select * from {{ ref('int_fhir_reference_targets') }}
+
+),
+
+-- A referral whose subject is an identifier only (an NHS number) that no Patient carries:
+-- it keeps the identifier's keyed hash as its patient key (int_service_requests_resolved).
+patients_not_found as (
+
+    select
+        {{ dbt.concat(["'ServiceRequest/'", "referrals.referral_id",
+                       "'|patient_identifier_key'"]) }}
+            as unresolved_reference_id,
+        'ServiceRequest' as resource_type,
+        referrals.referral_id as resource_id,
+        'patient_identifier_key' as reference_column,
+        referrals.patient_identifier_key as reference_key,
+        'identifier_without_patient' as problem
+    from referrals
+    left join patients
+        on referrals.patient_identifier_key = patients.patient_identifier_key
+    where referrals.patient_key is null
+        and referrals.patient_identifier_key is not null
+        and patients.patient_identifier_key is null
 
 ),
 
@@ -35,6 +71,8 @@ references_made as (
             'location_reference', 'organization_reference']),
         ('roles', 'PractitionerRole', 'practitioner_role_id', ['practitioner_reference',
             'organization_reference', 'location_reference']),
+        ('healthcare_services', 'HealthcareService', 'healthcare_service_id',
+            ['provided_by_reference', 'location_reference']),
     ] %}
     {%- for relation, resource_type, id_column, columns in referencing %}
     {%- set outer_loop = loop %}
@@ -54,7 +92,7 @@ references_made as (
 
 ),
 
-final as (
+resolved_or_not as (
 
     select
         {{ dbt.concat(["references_made.resource_type", "'/'", "references_made.resource_id",
@@ -73,6 +111,14 @@ final as (
     left join targets
         on references_made.reference_key = targets.reference_key
     where targets.reference_key is null or not targets.is_unambiguous
+
+),
+
+final as (
+
+    select * from resolved_or_not
+    union all
+    select * from patients_not_found
 
 )
 

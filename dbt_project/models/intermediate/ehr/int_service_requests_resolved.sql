@@ -1,13 +1,22 @@
--- One row per referral with its requester and performers resolved. The referrer is the
--- practitioner wherever one can be found: named directly, or through the PractitionerRole
--- the EHR named (whose organization is then the referring organization). A requester that
--- is an Organization refers without a practitioner; one that is the Patient is a
--- self-referral.
+-- One row per ServiceRequest with its workflow status and its parties resolved. The referrer
+-- is the practitioner wherever one can be found: named directly, or through the
+-- PractitionerRole the EHR named (whose organization is then the referring organization). A
+-- requester that is an Organization refers without a practitioner; one that is the Patient
+-- is a self-referral. The receiver is the performer (a practitioner, role, organization, or a
+-- HealthcareService and the organization providing it), else the workflow Task's owner; the
+-- requester falls back to the Task's requester the same way. A patient named by identifier
+-- only joins the Patient carrying that identifier.
 with
 
 referrals as (
 
-    select * from {{ ref('stg_ehr__service_requests') }}
+    select * from {{ ref('int_service_requests_classified') }}
+
+),
+
+workflow as (
+
+    select * from {{ ref('int_referral_workflow') }}
 
 ),
 
@@ -24,10 +33,49 @@ roles as (
 
 ),
 
-resolved as (
+healthcare_services as (
+
+    select * from {{ ref('stg_ehr__healthcare_services') }}
+
+),
+
+patients as (
+
+    select * from {{ ref('stg_ehr__patients') }}
+    where patient_identifier_key is not null
+
+),
+
+parties as (
 
     select
         referrals.*,
+        workflow.status_source,
+        workflow.status_code as workflow_status_code,
+        workflow.status_name,
+        workflow.is_open_status,
+        workflow.is_closed_without_visit,
+        workflow.is_performed,
+        workflow.closed_leakage_reason,
+        workflow.task_id,
+        workflow.task_status_code,
+        workflow.business_status_code,
+        workflow.first_task_authored_at,
+        coalesce(referrals.requester_reference, workflow.requester_reference)
+            as resolved_requester_reference,
+        coalesce(referrals.performer_reference, workflow.owner_reference)
+            as resolved_performer_reference
+    from referrals
+    inner join workflow
+        on referrals.referral_id = workflow.referral_id
+
+),
+
+resolved as (
+
+    select
+        parties.*,
+        patients.patient_key as identified_patient_key,
         requesters.resource_type as requester_resource_type,
         requesters.resource_id as requester_resource_id,
         requester_roles.practitioner_id as requester_role_practitioner_id,
@@ -36,24 +84,34 @@ resolved as (
         performers.resource_id as performer_resource_id,
         performer_roles.practitioner_id as performer_role_practitioner_id,
         performer_roles.organization_id as performer_role_organization_id,
+        service_providers.resource_id as performer_service_organization_id,
         second_performers.resource_type as second_performer_resource_type,
         second_performers.resource_id as second_performer_resource_id,
         locations.resource_id as location_id
-    from referrals
+    from parties
+    left join patients
+        on parties.patient_key is null
+        and parties.patient_identifier_key = patients.patient_identifier_key
     left join targets as requesters
-        on referrals.requester_reference = requesters.reference_key
+        on parties.resolved_requester_reference = requesters.reference_key
     left join roles as requester_roles
         on requesters.resource_type = 'PractitionerRole'
         and requesters.resource_id = requester_roles.practitioner_role_id
     left join targets as performers
-        on referrals.performer_reference = performers.reference_key
+        on parties.resolved_performer_reference = performers.reference_key
     left join roles as performer_roles
         on performers.resource_type = 'PractitionerRole'
         and performers.resource_id = performer_roles.practitioner_role_id
+    left join healthcare_services
+        on performers.resource_type = 'HealthcareService'
+        and performers.resource_id = healthcare_services.healthcare_service_id
+    left join targets as service_providers
+        on healthcare_services.provided_by_reference = service_providers.reference_key
+        and service_providers.resource_type = 'Organization'
     left join targets as second_performers
-        on referrals.second_performer_reference = second_performers.reference_key
+        on parties.second_performer_reference = second_performers.reference_key
     left join targets as locations
-        on referrals.location_reference = locations.reference_key
+        on parties.location_reference = locations.reference_key
         and locations.resource_type = 'Location'
 
 ),
@@ -63,16 +121,44 @@ final as (
     select
         referral_id,
         referral_number,
-        status_code,
+        referral_number_system,
+        service_request_kind,
+        service_request_kind_name,
+        exclusion_reason,
+        is_counted_referral,
+        status_code as service_request_status_code,
+        workflow_status_code as status_code,
+        status_name,
+        status_source,
+        is_open_status,
+        is_closed_without_visit,
+        is_performed,
+        closed_leakage_reason,
+        task_id,
+        task_status_code,
+        business_status_code,
         intent,
         priority,
         category_code,
-        referred_at,
-        referred_at_source,
-        patient_key,
+        -- authoredOn, else the workflow Task's authoredOn, else the first lastUpdated;
+        -- never the load time: with none of them the referral is undated.
+        coalesce(authored_at, first_task_authored_at, first_updated_at) as referred_at,
         case
-            when requester_reference = 'Patient' then 'Patient'
-            else requester_resource_type
+            when authored_at is not null then 'authored_on'
+            when first_task_authored_at is not null then 'task_authored_on'
+            when first_updated_at is not null then 'first_last_updated'
+            else 'undated'
+        end as referred_at_source,
+        coalesce(patient_key, identified_patient_key, patient_identifier_key) as patient_key,
+        case
+            when patient_key is not null then 'reference'
+            when identified_patient_key is not null then 'identifier_matched'
+            when patient_identifier_key is not null then 'identifier_only'
+        end as patient_key_source,
+        case
+            when resolved_requester_reference = 'Patient' then 'Patient'
+            when requester_resource_type is not null then requester_resource_type
+            when resolved_requester_reference is not null then 'unresolved'
         end as requester_type,
         case requester_resource_type
             when 'Practitioner' then requester_resource_id
@@ -90,9 +176,14 @@ final as (
             when performer_resource_type = 'Organization' then performer_resource_id
             when performer_resource_type = 'PractitionerRole'
                 then performer_role_organization_id
+            when performer_resource_type = 'HealthcareService'
+                then performer_service_organization_id
             when second_performer_resource_type = 'Organization'
                 then second_performer_resource_id
         end as receiving_organization_id,
+        case when performer_resource_type = 'HealthcareService'
+                then performer_resource_id
+        end as receiving_healthcare_service_id,
         specialty_code,
         location_id,
         coverage_id,

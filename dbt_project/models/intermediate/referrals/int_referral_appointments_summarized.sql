@@ -1,25 +1,26 @@
--- One row per referral number with a booked appointment: its appointments and what became of
--- them. "Scheduled" means a booking happened: an appointment counts only once a message shows
--- it booked (S12, S13 or S14: seed siu_trigger_events.is_booking). A cancellation, deletion or
--- no-show for an appointment never seen booked does not schedule the referral.
+-- One row per referral with a booked appointment: its appointments (from SIU or FHIR
+-- Appointment, int_appointment_events_unioned) and what became of them. "Scheduled" means a
+-- booking happened: an appointment counts only once an event shows it booked (S12, S13 or
+-- S14: seed siu_trigger_events.is_booking; booked, arrived, checked in or fulfilled: seed
+-- appointment_statuses.is_booking). A cancellation, deletion or no-show for an appointment
+-- never seen booked does not schedule the referral.
 with
 
 events as (
 
-    select * from {{ ref('stg_scheduling__appointment_events') }}
-    where referral_number is not null
+    select * from {{ ref('int_appointment_events_unioned') }}
 
 ),
 
 booked_appointments as (
 
     select
-        referral_number,
+        referral_id,
         appointment_id,
         min(event_at) as booked_at
     from events
     where is_booking
-    group by referral_number, appointment_id
+    group by referral_id, appointment_id
 
 ),
 
@@ -28,7 +29,7 @@ booked_events as (
     select events.*
     from events
     inner join booked_appointments
-        on events.referral_number = booked_appointments.referral_number
+        on events.referral_id = booked_appointments.referral_id
         and events.appointment_id = booked_appointments.appointment_id
 
 ),
@@ -36,7 +37,7 @@ booked_events as (
 last_event_per_appointment as (
 
     select
-        referral_number,
+        referral_id,
         appointment_id,
         event_type as last_event_type,
         event_at as last_event_at,
@@ -45,7 +46,7 @@ last_event_per_appointment as (
         select
             *,
             row_number() over (
-                partition by referral_number, appointment_id
+                partition by referral_id, appointment_id
                 order by event_at desc, appointment_event_id desc
             ) as event_rank
         from booked_events
@@ -57,12 +58,12 @@ last_event_per_appointment as (
 appointments as (
 
     select
-        referral_number,
+        referral_id,
         appointment_id,
         min(event_at) as first_event_at,
         sum(case when event_type = 'rescheduled' then 1 else 0 end) as reschedule_count
     from booked_events
-    group by referral_number, appointment_id
+    group by referral_id, appointment_id
 
 ),
 
@@ -77,18 +78,19 @@ appointment_outcomes as (
             when last_event_per_appointment.last_event_type in ('cancelled', 'deleted')
                 then 'cancelled'
             when last_event_per_appointment.last_event_type = 'no_show' then 'no_show'
+            when last_event_per_appointment.last_event_type = 'fulfilled' then 'attended'
             else 'booked'
         end as outcome,
         row_number() over (
-            partition by appointments.referral_number
+            partition by appointments.referral_id
             order by booked_appointments.booked_at desc, appointments.appointment_id desc
         ) as recency_rank
     from appointments
     inner join booked_appointments
-        on appointments.referral_number = booked_appointments.referral_number
+        on appointments.referral_id = booked_appointments.referral_id
         and appointments.appointment_id = booked_appointments.appointment_id
     inner join last_event_per_appointment
-        on appointments.referral_number = last_event_per_appointment.referral_number
+        on appointments.referral_id = last_event_per_appointment.referral_id
         and appointments.appointment_id = last_event_per_appointment.appointment_id
 
 ),
@@ -96,7 +98,7 @@ appointment_outcomes as (
 final as (
 
     select
-        referral_number,
+        referral_id,
         count(*) as appointment_count,
         min(booked_at) as first_scheduled_at,
         sum(reschedule_count) as reschedule_count,
@@ -105,9 +107,12 @@ final as (
         max(case when recency_rank = 1 then outcome end) as last_appointment_outcome,
         max(case when recency_rank = 1 then last_event_at end) as last_appointment_event_at,
         max(case when recency_rank = 1 then last_slot_start_at end)
-            as last_appointment_slot_at
+            as last_appointment_slot_at,
+        -- A fulfilled FHIR Appointment: the patient was seen (seed appointment_statuses).
+        min(case when outcome = 'attended' then last_slot_start_at end)
+            as first_fulfilled_at
     from appointment_outcomes
-    group by referral_number
+    group by referral_id
 
 )
 

@@ -39,21 +39,57 @@ channels as (
 
 ),
 
-milestones as (
+-- The referral source from what the feed says of its sender (docs/metrics.md): a
+-- professional requester makes it a physician referral, the Patient a self-referral, unless
+-- the site's referral-source extension names a channel that such a sender can use
+-- (seed referral_source_channels.sent_by); with no requester, the extension alone.
+sourced as (
 
     select
         referrals.*,
-        reporting_dates.as_of_at,
-        referrals.first_visit_at is not null as has_attended,
-        (referrals.first_scheduled_at is not null or referrals.first_visit_at is not null)
-            as has_scheduled,
-        (referrals.loop_closed_at is not null and referrals.first_visit_at is not null)
-            as has_loop_closed,
-        (
-            {{ dbt.dateadd('day', var('leakage_window_days'), 'referrals.referred_at') | trim }}
-            <= reporting_dates.as_of_at
-        ) as is_window_closed
+        case
+            when referrals.requester_type = 'Patient'
+                then
+                    case when extension_channels.sent_by in ('patient', 'any')
+                            then extension_channels.channel_code
+                        else 'self_referral'
+                    end
+            when referrals.requester_type is not null
+                then
+                    case when extension_channels.sent_by in ('professional', 'any')
+                            then extension_channels.channel_code
+                        else 'physician'
+                    end
+            else coalesce(extension_channels.channel_code, 'unknown')
+        end as source_channel
     from referrals
+    left join channels as extension_channels
+        on referrals.referral_source_code = extension_channels.channel_code
+
+),
+
+milestones as (
+
+    select
+        sourced.*,
+        reporting_dates.as_of_at,
+        -- A visit, or a status that says the request was performed (completed) even where
+        -- the feed holds no visit: the standards' word that the service was delivered.
+        (
+            sourced.first_visit_at is not null or coalesce(sourced.is_performed_status, false)
+        ) as has_attended,
+        (
+            sourced.first_scheduled_at is not null or sourced.first_visit_at is not null
+            or coalesce(sourced.is_performed_status, false)
+        ) as has_scheduled,
+        (sourced.loop_closed_at is not null and sourced.first_visit_at is not null)
+            as has_loop_closed,
+        -- An undated referral's window never closes: it stays out of matured months.
+        coalesce(
+            {{ dbt.dateadd('day', var('leakage_window_days'), 'sourced.referred_at') | trim }}
+            <= reporting_dates.as_of_at, false
+        ) as is_window_closed
+    from sourced
     cross join reporting_dates
 
 ),
@@ -81,6 +117,7 @@ classified as (
         case
             when direction = 'outbound' then 'outbound_out_of_network'
             when has_attended then null
+            when closed_leakage_reason = 'rejected_by_receiver' then 'rejected_by_receiver'
             when last_appointment_outcome = 'cancelled'
                 and (is_closed_without_visit
                      or {{ dbt.dateadd('day', var('leakage_window_days'),

@@ -28,7 +28,8 @@ extract_time as (
 
 happened as (
 
-    select referred_at as happened_at from {{ ref('stg_ehr__service_requests') }}
+    select referred_at as happened_at from {{ ref('int_service_requests_resolved') }}
+    where is_counted_referral
     union all
     select event_at as happened_at from {{ ref('stg_scheduling__appointment_events') }}
     union all

@@ -55,7 +55,8 @@ aggregated as (
 final as (
 
     select
-        {{ dbt.concat(["cast(referral_month as " ~ dbt.type_string() ~ ")", "'|'",
+        {{ dbt.concat(["coalesce(cast(referral_month as " ~ dbt.type_string()
+                       ~ "), 'undated')", "'|'",
                        "coalesce(specialty_code, 'unknown')", "'|'", "location_name", "'|'",
                        "source_channel", "'|'",
                        "coalesce(referring_practitioner_id, '')", "'|'", "direction"]) }}

@@ -1,7 +1,9 @@
 -- One row per as-of point and referral month: the funnel as it stood then. The points are
 -- the end of every month before the as-of moment, and the as-of moment itself; a referral
 -- counts at a point when it was sent by then, a stage when its milestone had happened by
--- then, and revoked when the status history says so at that point.
+-- then, and withdrawn when the status history says so at that point (revoked, or its Task
+-- rejected, cancelled or failed: int_referral_status_history). Undated referrals count at no
+-- point.
 with
 
 referrals as (
@@ -12,7 +14,7 @@ referrals as (
 
 status_history as (
 
-    select * from {{ ref('stg_ehr__service_request_status_history') }}
+    select * from {{ ref('int_referral_status_history') }}
 
 ),
 
@@ -53,16 +55,20 @@ points as (
 
 ),
 
-revoked_at_point as (
+statuses_at_point as (
 
-    select distinct
+    select
         points.as_of_at,
-        status_history.referral_id
+        status_history.referral_id,
+        max(case when status_history.is_closed_without_visit then 1 else 0 end) = 1
+            as is_withdrawn,
+        max(case when status_history.is_performed then 1 else 0 end) = 1 as is_performed
     from points
     inner join status_history
         on points.as_of_at >= status_history.valid_from_at
         and (status_history.valid_to_at is null or points.as_of_at < status_history.valid_to_at)
-    where status_history.status_code = 'revoked'
+    where status_history.is_closed_without_visit or status_history.is_performed
+    group by points.as_of_at, status_history.referral_id
 
 ),
 
@@ -75,19 +81,23 @@ staged as (
         (
             referrals.first_scheduled_at <= points.as_of_at
             or referrals.first_visit_at <= points.as_of_at
+            or coalesce(statuses_at_point.is_performed, false)
         ) as was_scheduled,
-        coalesce(referrals.first_visit_at <= points.as_of_at, false) as was_attended,
+        (
+            coalesce(referrals.first_visit_at <= points.as_of_at, false)
+            or coalesce(statuses_at_point.is_performed, false)
+        ) as was_attended,
         coalesce(
             referrals.first_visit_at <= points.as_of_at
             and referrals.loop_closed_at <= points.as_of_at, false
         ) as was_loop_closed,
-        revoked_at_point.referral_id is not null as was_revoked
+        coalesce(statuses_at_point.is_withdrawn, false) as was_revoked
     from points
     inner join referrals
         on points.as_of_at >= referrals.referred_at
-    left join revoked_at_point
-        on points.as_of_at = revoked_at_point.as_of_at
-        and referrals.referral_id = revoked_at_point.referral_id
+    left join statuses_at_point
+        on points.as_of_at = statuses_at_point.as_of_at
+        and referrals.referral_id = statuses_at_point.referral_id
 
 ),
 

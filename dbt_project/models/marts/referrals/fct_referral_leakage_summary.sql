@@ -49,7 +49,13 @@ aggregated as (
         {% for reason in leakage_reason_codes() %}
         {{ count_if("leakage_reason = '" ~ reason ~ "'") }} as {{ reason }}_count,
         {% endfor %}
-        sum(estimated_lost_revenue_amount) as estimated_lost_revenue_amount
+        -- Zero where nothing leaked; null where a leaked referral could not be priced.
+        case
+            when {{ count_if('is_leaked') }} = 0 then 0
+            when {{ count_if('is_leaked and estimated_lost_revenue_amount is null') }} > 0
+                then null
+            else sum(estimated_lost_revenue_amount)
+        end as estimated_lost_revenue_amount
     from referral_values
     group by referral_month, referring_practitioner_id
 
@@ -58,7 +64,8 @@ aggregated as (
 final as (
 
     select
-        {{ dbt.concat(["cast(aggregated.referral_month as " ~ dbt.type_string() ~ ")", "'|'",
+        {{ dbt.concat(["coalesce(cast(aggregated.referral_month as " ~ dbt.type_string()
+                       ~ "), 'undated')", "'|'",
                        "coalesce(aggregated.referring_practitioner_id, '')"]) }}
             as leakage_summary_id,
         aggregated.referral_month,

@@ -13,8 +13,9 @@ final as (
         name as organization_name,
         npi,
         identifier_key,
+        national_identifier_key,
+        -- The site's own extension, one optional input of int_organization_networks.
         network_status,
-        coalesce(network_status = 'in-network', false) as is_in_network,
         type_code,
         part_of_organization_id,
         city,

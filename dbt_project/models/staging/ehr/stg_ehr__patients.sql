@@ -11,6 +11,7 @@ final as (
     select
         patient_key,
         mrn_key,
+        patient_identifier_key,
         gender,
         birth_year,
         postal_code_3,

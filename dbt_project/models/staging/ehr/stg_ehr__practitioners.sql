@@ -12,6 +12,12 @@ final as (
         practitioner_id,
         npi,
         identifier_key,
+        national_identifier_key,
+        -- One clinician per national id (NPI, SDS id): every Practitioner resource that
+        -- carries the same one resolves to the smallest id among them.
+        min(practitioner_id) over (
+            partition by coalesce(national_identifier_key, practitioner_id)
+        ) as person_practitioner_id,
         family_name,
         given_name,
         taxonomy_code,

@@ -3,17 +3,19 @@
 -- the raw versions the loader keeps, so it needs no snapshot and works on every engine.
 with
 
+deliveries as (
+
+    {{ delivered_versions(source('ehr', 'ehr_service_request'), 'service_request_id') }}
+
+),
+
 versions as (
 
     select
         service_request_id,
         status,
-        cast(last_updated_at as {{ dbt.type_timestamp() }}) as valid_from_at,
-        row_number() over (
-            partition by service_request_id, last_updated_at
-            order by _loaded_at desc, _record_number desc
-        ) as delivery_rank
-    from {{ source('ehr', 'ehr_service_request') }}
+        cast(last_updated_at as {{ dbt.type_timestamp() }}) as valid_from_at
+    from deliveries
     where last_updated_at is not null
 
 ),
@@ -31,7 +33,6 @@ final as (
             partition by service_request_id order by valid_from_at
         ) as valid_to_at
     from versions
-    where delivery_rank = 1
 
 )
 

@@ -7,14 +7,14 @@ latest as (
 
 ),
 
--- authoredOn is optional in FHIR R4: without it, a referral dates from the first time the
--- EHR says it changed, or else the first time it was delivered (docs/sources.md).
+-- authoredOn is optional in FHIR R4: without it, a referral dates from its workflow Task's
+-- authoredOn, else the first time the EHR says it changed; with none of them it is undated,
+-- never dated at load time (int_service_requests_resolved, docs/sources.md).
 first_seen as (
 
     select
         service_request_id,
-        min(last_updated_at) as first_updated_at,
-        min(_loaded_at) as first_loaded_at
+        min(last_updated_at) as first_updated_at
     from {{ source('ehr', 'ehr_service_request') }}
     group by service_request_id
 
@@ -25,20 +25,19 @@ final as (
     select
         latest.service_request_id as referral_id,
         latest.referral_number,
+        latest.referral_number_system,
         latest.status as status_code,
         latest.intent,
         latest.priority,
+        coalesce(latest.is_do_not_perform, false) as is_do_not_perform,
         latest.category_code,
-        cast(coalesce(
-            latest.authored_at, first_seen.first_updated_at,
-            first_seen.first_loaded_at
-        ) as {{ dbt.type_timestamp() }}) as referred_at,
-        case
-            when latest.authored_at is not null then 'authored_on'
-            when first_seen.first_updated_at is not null then 'first_last_updated'
-            else 'first_loaded'
-        end as referred_at_source,
+        latest.category_tokens,
+        latest.code_tokens,
+        latest.performer_type_tokens,
+        cast(latest.authored_at as {{ dbt.type_timestamp() }}) as authored_at,
+        cast(first_seen.first_updated_at as {{ dbt.type_timestamp() }}) as first_updated_at,
         latest.patient_key,
+        latest.patient_identifier_key,
         latest.requester_reference,
         latest.performer_reference,
         latest.second_performer_reference,
