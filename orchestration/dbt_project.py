@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt.dbt_project import DagsterDbtProjectPreparer
+from dagster_shared.record import replace
 from packaging.version import Version
 
 from orchestration.dbt_manifest import (
@@ -72,6 +74,21 @@ def prepare() -> None:
         dbt_cli().cli(["parse", "--quiet"], target_path=dbt_project.target_path).wait()
 
 
+class ProjectPreparer(DagsterDbtProjectPreparer):
+    """`dagster dev`'s preparation, with the venv's dbt and only when the manifest is stale.
+
+    dagster-dbt's own preparer runs the `dbt` it finds on PATH, and `make dev` from a fresh
+    clone has no `.venv/bin` there: the code location failed to load ("The dbt executable
+    'dbt' was not found on PATH").
+    """
+
+    def prepare(self, project: DbtProject) -> None:
+        """Parse the project with the venv's dbt when any dbt file is newer than its manifest."""
+        prepare()
+
+
+# DbtProject builds its own preparer and takes none: a record, so replace it.
+dbt_project = replace(dbt_project, preparer=ProjectPreparer())
 dbt_project.prepare_if_dev()
 
 

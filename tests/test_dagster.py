@@ -96,3 +96,19 @@ def test_sensor_requests_a_run_only_when_files_change(tmp_path: Path) -> None:
     changed = landing_files_sensor(dg.build_sensor_context(cursor=first.cursor,
                                                            resources=resources))
     assert len(changed.run_requests) == 1 and changed.cursor != first.cursor
+
+
+def test_the_code_location_loads_as_make_dev_loads_it(tmp_path: Path) -> None:
+    """Pins the `make dev` failure: `dagster dev` (DAGSTER_IS_DEV_CLI) on a PATH without the
+    venv made dagster-dbt's preparer look for `dbt` on PATH and the code location fail."""
+    import subprocess
+    import sys
+
+    shutil.copy(Path(__file__).parents[1] / "orchestration" / "dagster.yaml", tmp_path)
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin", "DAGSTER_IS_DEV_CLI": "1",
+           "DAGSTER_HOME": str(tmp_path), "RW_DEMO_MODE": "1", "TZ": "UTC"}
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("dagster")), "definitions", "validate",
+         "-m", "orchestration.definitions"], env=env, cwd=Path(__file__).parents[1],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
