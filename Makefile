@@ -42,7 +42,7 @@ run: demo-data
 
 ## Open the Dagster UI on the same code location.
 dev: install
-	$(BIN)/python -m orchestration.dbt_project
+	$(BIN)/python -m orchestration.transform.dbt_project
 	$(BIN)/dagster dev -m orchestration.definitions
 
 ## The referral dashboard over the published serving copy (http://127.0.0.1:8501).

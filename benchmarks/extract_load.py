@@ -15,10 +15,10 @@ import time
 from datetime import date
 from pathlib import Path
 
-from orchestration.extract.registry import ENTITIES
-from orchestration.load.loader import load_entity
-from orchestration.load.pseudonymize import Pseudonymizer
-from orchestration.load.warehouse import connect
+from orchestration.ingest.entities.entity_registry import ENTITIES
+from orchestration.ingest.loader import load_entity
+from orchestration.ingest.pseudonymize import Pseudonymizer
+from orchestration.ingest.warehouse import connect
 from source_simulator.rates import DefectRates
 from source_simulator.simulation import Simulation
 

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.extract.registry import ENTITIES
-from orchestration.load.landing import discover
-from orchestration.load.loader import load_entity
-from orchestration.load.pseudonymize import Pseudonymizer
-from orchestration.load.raw_datasets import RawDatasets
-from orchestration.load.warehouse import connect
+from orchestration.ingest.entities.entity_registry import ENTITIES
+from orchestration.ingest.landing import discover
+from orchestration.ingest.loader import load_entity
+from orchestration.ingest.pseudonymize import Pseudonymizer
+from orchestration.ingest.raw_datasets import RawDatasets
+from orchestration.ingest.warehouse import connect
 from source_simulator.rates import DefectRates
 from source_simulator.simulation import Simulation
 

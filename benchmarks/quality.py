@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.load.warehouse import connect
+from orchestration.ingest.warehouse import connect
 from orchestration.quality.suites import load_suites
 from orchestration.quality.validate import validate_suite
 

@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from dashboard import docs_server
-from orchestration.serving import DATA_DOCS_LINK, DOCS_LINK, current_database
+from orchestration.serve.publication import DATA_DOCS_LINK, DOCS_LINK, current_database
 
 SUPPRESS_BELOW = int(os.environ.get("RW_SUPPRESS_BELOW", "11"))
 

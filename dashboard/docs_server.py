@@ -14,7 +14,7 @@ import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from orchestration.serving import DATA_DOCS_LINK, DOCS_LINK
+from orchestration.serve.publication import DATA_DOCS_LINK, DOCS_LINK
 
 SERVED_FOLDERS = (DOCS_LINK, DATA_DOCS_LINK)
 

@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestration import settings
-from orchestration.dbt_manifest import manifest_is_stale
-from orchestration.pending import last_run, pending_work
-from orchestration.writer_lock import Holder, writer_busy
+from orchestration.automation.pending_work import pending_work
+from orchestration.runtime.run_state import last_run
+from orchestration.runtime.writer_lock import Holder, writer_busy
+from orchestration.transform.dbt_manifest import manifest_is_stale
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -148,7 +149,7 @@ def run(argv: list[str]) -> int:
         print("refreshing: " + "; ".join(reasons))
     import dagster as dg
 
-    from orchestration.dbt_project import prepare
+    from orchestration.transform.dbt_project import prepare
 
     prepare()
     from orchestration.definitions import defs  # reads the environment set above

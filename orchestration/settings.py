@@ -9,6 +9,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# The repository: the dbt project, its seeds and the expectation suites live under it.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SEEDS_DIR = REPO_ROOT / "seeds"
 LANDING_ENV_VAR = "RW_LANDING_DIR"
 WAREHOUSE_ENV_VAR = "RW_WAREHOUSE_PATH"
 QUALITY_ENV_VAR = "RW_QUALITY_DIR"

@@ -9,10 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.extract.registry import ENTITIES_BY_TABLE
-from orchestration.load.loader import LoadReport, load_entity
-from orchestration.load.pseudonymize import Pseudonymizer
-from orchestration.load.warehouse import connect
+from orchestration.ingest.entities.entity_registry import ENTITIES_BY_TABLE
+from orchestration.ingest.loader import LoadReport, load_entity
+from orchestration.ingest.pseudonymize import Pseudonymizer
+from orchestration.ingest.warehouse import connect
 from source_simulator.rates import DefectRates
 from source_simulator.simulation import Simulation
 from source_simulator.workflow import StandardsRates
@@ -26,7 +26,7 @@ LAYOUT = {"fhir": "ehr/export_20260204", "siu": "scheduling", "crm": "crm/intake
 
 def pytest_configure(config: pytest.Config) -> None:
     """Parse the dbt project once, before any test module imports the code location."""
-    from orchestration.dbt_project import prepare
+    from orchestration.transform.dbt_project import prepare
 
     prepare()
 

@@ -9,10 +9,10 @@ import dagster as dg
 import duckdb
 import pytest
 
+from orchestration.automation.sensors import landing_files_sensor
 from orchestration.definitions import defs
-from orchestration.extract.registry import ENTITIES
-from orchestration.resources import LandingResource
-from orchestration.sensors import landing_files_sensor
+from orchestration.ingest.entities.entity_registry import ENTITIES
+from orchestration.ingest.ingest_resources import LandingResource
 from tests.conftest import run_config
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from orchestration import event_log
-from orchestration.dbt_manifest import REPO_ROOT
+from orchestration.runtime import event_log
+from orchestration.settings import REPO_ROOT
 
 
 @dg.asset

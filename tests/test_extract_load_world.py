@@ -11,10 +11,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.extract.registry import ENTITIES
-from orchestration.load.loader import load_entity
-from orchestration.load.pseudonymize import Pseudonymizer
-from orchestration.load.warehouse import connect
+from orchestration.ingest.entities.entity_registry import ENTITIES
+from orchestration.ingest.loader import load_entity
+from orchestration.ingest.pseudonymize import Pseudonymizer
+from orchestration.ingest.warehouse import connect
 from tests.conftest import TEST_KEY, simulate
 
 STRUCTURAL = {"unparseable_json", "unparseable_message", "malformed_csv_row",

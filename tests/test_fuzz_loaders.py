@@ -21,10 +21,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from orchestration.extract.registry import ENTITIES_BY_TABLE
-from orchestration.load.loader import load_entity
-from orchestration.load.pseudonymize import Pseudonymizer
-from orchestration.load.warehouse import connect
+from orchestration.ingest.entities.entity_registry import ENTITIES_BY_TABLE
+from orchestration.ingest.loader import load_entity
+from orchestration.ingest.pseudonymize import Pseudonymizer
+from orchestration.ingest.warehouse import connect
 from tests.conftest import FIXTURES, TEST_KEY
 
 MARKER = "ZQXJSECRET"  # planted in names, phones and streets; must never reach a message

@@ -211,11 +211,12 @@ def test_incremental_models_match_a_full_refresh_after_a_late_file(marts, tmp_pa
     import os
     import subprocess
 
-    from orchestration.dbt_project import REPO_ROOT, dbt_executable
-    from orchestration.extract.registry import ENTITIES_BY_TABLE
-    from orchestration.load.loader import load_entity
-    from orchestration.load.pseudonymize import DEMO_KEY, Pseudonymizer
-    from orchestration.load.warehouse import connect
+    from orchestration.ingest.entities.entity_registry import ENTITIES_BY_TABLE
+    from orchestration.ingest.loader import load_entity
+    from orchestration.ingest.pseudonymize import DEMO_KEY, Pseudonymizer
+    from orchestration.ingest.warehouse import connect
+    from orchestration.settings import REPO_ROOT
+    from orchestration.transform.dbt_project import dbt_executable
 
     source = marts.execute("select path from duckdb_databases() where database_name = "
                            "current_database()").fetchone()[0]

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.extract.ga4 import GA4_ENTITY
-from orchestration.load import landing as landing_module
-from orchestration.load.landing import UNTRUSTED, discover
-from orchestration.load.loader import load_entity
-from orchestration.load.pseudonymize import Pseudonymizer
-from orchestration.load.warehouse import LEDGER_TABLE, connect, known_hashes
+from orchestration.ingest import landing as landing_module
+from orchestration.ingest.entities.ga4_entities import GA4_ENTITY
+from orchestration.ingest.landing import UNTRUSTED, discover
+from orchestration.ingest.loader import load_entity
+from orchestration.ingest.pseudonymize import Pseudonymizer
+from orchestration.ingest.warehouse import LEDGER_TABLE, connect, known_hashes
 from tests.conftest import TEST_KEY
 
 EVENT = ('{"event_date": "20260101", "event_timestamp": "1767225600000000", '

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.extract import crm
-from orchestration.load.errors import ConfigurationError, LandingFolderError
-from orchestration.load.pseudonymize import DEMO_KEY, resolve_key
+from orchestration.ingest.load_errors import ConfigurationError, LandingFolderError
+from orchestration.ingest.pseudonymize import DEMO_KEY, resolve_key
+from orchestration.ingest.readers import csv_reader
 from tests.conftest import load
 
 LEADS = "crm/intake_leads/intake_leads_202601.csv"
@@ -83,14 +83,14 @@ def test_a_machine_error_rolls_the_batch_back_and_records_nothing(
     before = _counts(warehouse)
     (landing / "crm/intake_leads/intake_leads_202602.csv").write_text(
         (landing / LEADS).read_text().replace("LEAD-", "LEAD-2"))
-    real = crm.read_records
+    real = csv_reader.read_records
 
     def disk_fails_midway(path, spec, relative):
         records = real(path, spec, relative)
         yield next(records)
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(crm, "read_records", disk_fails_midway)
+    monkeypatch.setattr(csv_reader, "read_records", disk_fails_midway)
     with pytest.raises(OSError):
         load(warehouse, landing, "crm_intake_leads", pseudonymizer)
     assert _counts(warehouse) == before
@@ -155,7 +155,7 @@ def test_base64_key_of_32_random_bytes_is_accepted() -> None:
 
 
 def test_keyed_hash_depends_on_the_key(pseudonymizer) -> None:
-    from orchestration.load.pseudonymize import Pseudonymizer
+    from orchestration.ingest.pseudonymize import Pseudonymizer
 
     assert pseudonymizer("12345") == pseudonymizer("12345")
     assert pseudonymizer("12345") != Pseudonymizer("another-key-0123456789")("12345")

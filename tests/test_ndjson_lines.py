@@ -21,8 +21,8 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from orchestration.extract.lines import bytes_lines
-from orchestration.load.loader import LINE_TEXT_SQL, NOT_BLANK, parse_once_sql
+from orchestration.ingest.readers.line_batches import bytes_lines
+from orchestration.ingest.readers.ndjson_reader import LINE_TEXT_SQL, NOT_BLANK, parse_once_sql
 
 PIECES = [b"\xef\xbb\xbf", b"\r", b" ", b"\t", b"{}", b'{"a":1}', b"\xff", b"\xc3",
           "é".encode(), "日本".encode(), b"x"]

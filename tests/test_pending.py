@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.pending import last_run, pending_work, state_path
+from orchestration.automation.pending_work import pending_work
+from orchestration.runtime.run_state import last_run, state_path
 
 
 def test_nothing_new_after_a_good_run_until_a_file_or_the_project_changes(

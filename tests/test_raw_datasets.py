@@ -18,11 +18,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.extract.registry import ENTITIES_BY_TABLE
-from orchestration.load.loader import load_entity
-from orchestration.load.pseudonymize import Pseudonymizer
-from orchestration.load.raw_datasets import RawDatasets
-from orchestration.load.warehouse import LEDGER_TABLE, connect
+from orchestration.ingest.entities.entity_registry import ENTITIES_BY_TABLE
+from orchestration.ingest.loader import load_entity
+from orchestration.ingest.pseudonymize import Pseudonymizer
+from orchestration.ingest.raw_datasets import RawDatasets
+from orchestration.ingest.warehouse import LEDGER_TABLE, connect
 
 TEST_KEY = "test-key-0123456789abcdef0123456789abcdef"
 TABLE = "ehr_service_request"
@@ -31,11 +31,11 @@ TABLE = "ehr_service_request"
 CHILD = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
-    import orchestration.load.raw_datasets as raw_datasets
-    from orchestration.extract.registry import ENTITIES_BY_TABLE
-    from orchestration.load.loader import load_entity
-    from orchestration.load.pseudonymize import Pseudonymizer
-    from orchestration.load.warehouse import connect
+    import orchestration.ingest.raw_datasets as raw_datasets
+    from orchestration.ingest.entities.entity_registry import ENTITIES_BY_TABLE
+    from orchestration.ingest.loader import load_entity
+    from orchestration.ingest.pseudonymize import Pseudonymizer
+    from orchestration.ingest.warehouse import connect
 
     moment, warehouse, landing, datasets, table, key = sys.argv[1:]
     real_replace = os.replace

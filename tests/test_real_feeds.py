@@ -19,10 +19,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.extract import siu
-from orchestration.extract.contracts import generated_sources, sources_path
-from orchestration.extract.registry import ENTITIES
-from orchestration.load.warehouse import ensure_tables
+from orchestration.ingest.entities.entity_registry import ENTITIES
+from orchestration.ingest.entities.source_contracts import generated_sources, sources_path
+from orchestration.ingest.readers import hl7_reader
+from orchestration.ingest.warehouse import ensure_tables
 from orchestration.quality.suites import load_suites
 from orchestration.quality.validate import NPI_MACRO
 from tests.conftest import CRM_ENTITIES, HANDMADE_LANDING, load
@@ -37,7 +37,7 @@ NPI = "http://hl7.org/fhir/sid/us-npi"
 @pytest.mark.parametrize("source", sorted({spec.source for spec in ENTITIES}))
 def test_sources_yaml_is_what_the_entity_specs_generate(source: str) -> None:
     assert sources_path(source).read_text() == generated_sources(source), (
-        "regenerate with: .venv/bin/python -m orchestration.extract.contracts")
+        "regenerate with: .venv/bin/python -m orchestration.ingest.entities.source_contracts")
 
 
 def test_raw_suites_read_only_declared_columns() -> None:
@@ -77,9 +77,9 @@ def test_siu_messages_split_under_every_framing(framing: str, version: str) -> N
         text = f"FHS|^~\\&|PM{ends}BHS|^~\\&|PM{ends}" + message * 3 + f"BTS|3{ends}FTS|1{ends}"
     else:
         text = message * 3
-    messages = list(siu.split_messages(text))
+    messages = list(hl7_reader.split_messages(text))
     assert len(messages) == 3
-    reason, _, fields = siu.parse_message(messages[0])
+    reason, _, fields = hl7_reader.parse_message(messages[0])
     assert reason is None
     assert (fields["msh_10"], fields["msh_12"], fields["sch_2"]) == ("C1", version, "APT1")
     assert fields["sch_11_4"] == "2026-01-20T14:00:00+00:00"

@@ -14,8 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.dbt_project import REPO_ROOT, dbt_executable
 from orchestration.quality.suites import seed_values
+from orchestration.settings import REPO_ROOT
+from orchestration.transform.dbt_project import dbt_executable
 
 MF = Path(dbt_executable()).with_name("mf")
 # What MetricFlow needs of the project; the copy gets its own target/ (mf reads the

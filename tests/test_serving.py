@@ -10,8 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.load.warehouse import connect
-from orchestration.serving import SERVING_FILE, clean_leftovers, current_database, publish
+from orchestration.ingest.warehouse import connect
+from orchestration.serve.publication import SERVING_FILE, clean_leftovers, current_database, publish
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ def test_nothing_to_publish_is_an_error(tmp_path) -> None:
 
 
 def test_dbt_docs_are_regenerated_when_the_catalog_changes_not_the_rows(warehouse) -> None:
-    from orchestration.assets.publish import docs_fingerprint
+    from orchestration.serve.serving_asset import docs_fingerprint
 
     first = docs_fingerprint(warehouse)
     warehouse.execute("insert into marts.fct_referrals select range from range(3, 10)")

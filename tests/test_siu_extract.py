@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from orchestration.extract.siu import hl7_timestamp_to_iso, split_messages
+from orchestration.ingest.readers.hl7_reader import hl7_timestamp_to_iso, split_messages
 from tests.conftest import load
 
 
@@ -63,7 +63,7 @@ def test_field_splitter_reads_every_field_as_python_hl7_does(tmp_path) -> None:
     """Our splitter replaces python-hl7 for speed; python-hl7 is the reference it must match."""
     import hl7
 
-    from orchestration.extract.siu import FIELDS, PATHS, Message
+    from orchestration.ingest.readers.hl7_reader import FIELDS, PATHS, Message
     from tests.conftest import FIXTURES, simulate
 
     landing, _ = simulate(tmp_path)
@@ -80,7 +80,7 @@ def test_field_splitter_reads_every_field_as_python_hl7_does(tmp_path) -> None:
 
 
 def test_escape_sequences_are_decoded() -> None:
-    from orchestration.extract.siu import FieldPath, Message
+    from orchestration.ingest.readers.hl7_reader import FieldPath, Message
 
     message = Message("MSH|^~\\&|A|B\rAIL|1|A|CARD\\T\\01^^^RIVER\\F\\BEND")
     assert message.get(FieldPath.parse("AIL.F3.R1.C1")) == "CARD&01"

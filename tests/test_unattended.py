@@ -21,8 +21,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.serving import current_database, current_publication
-from orchestration.writer_lock import WriterLock, read_holder
+from orchestration.runtime.writer_lock import WriterLock, read_holder
+from orchestration.serve.publication import current_database, current_publication
 from tests.conftest import CRM_ENTITIES, HANDMADE_LANDING, run_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -271,7 +271,7 @@ def _listening_addresses(port: int) -> set[str]:
 @pytest.mark.parametrize("wait", [0.0, 1.5])
 def test_writer_lock_is_released_when_its_process_dies(tmp_path: Path, wait: float) -> None:
     holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from orchestration.writer_lock import WriterLock; "
+        "import sys, time; from orchestration.runtime.writer_lock import WriterLock; "
         f"lock = WriterLock({str(tmp_path / 'w.duckdb')!r}); "
         "lock.acquire('dead-run', 'test', 0); "
         "print('held', flush=True); time.sleep(60)")], cwd=REPO, stdout=subprocess.PIPE,

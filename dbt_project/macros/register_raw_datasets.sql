@@ -1,6 +1,6 @@
 {#
     The raw layer on Spark: each raw source table is an external Parquet table over the
-    loader's raw dataset folder for it (orchestration/load/raw_datasets.py), registered
+    loader's raw dataset folder for it (orchestration/ingest/raw_datasets.py), registered
     again before every build so new batch files and new columns are seen. Dropping an
     external table never deletes its files. DuckDB and Postgres hold raw tables themselves.
 #}

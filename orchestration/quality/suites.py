@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestration.dbt_manifest import REPO_ROOT
+from orchestration.settings import REPO_ROOT, SEEDS_DIR
 
 EXPECTATIONS_DIR = REPO_ROOT / "expectations"
-SEEDS_DIR = REPO_ROOT / "seeds"
 SEVERITIES = ("error", "warn")
 
 

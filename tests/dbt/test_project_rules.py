@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from orchestration import settings
-from orchestration.dbt_project import REPO_ROOT, dbt_cli, dbt_executable
+from orchestration.settings import REPO_ROOT
+from orchestration.transform.dbt_project import dbt_cli, dbt_executable
 
 MODELS = REPO_ROOT / "dbt_project" / "models"
 
@@ -103,6 +104,106 @@ def test_every_logic_model_has_a_unit_test(manifest: dict) -> None:
             "int_lead_touches_attributed", "fct_referrer_retention"} <= tested
 
 
+# dbt-project-evaluator's structure rules, with its default thresholds. Its DAG counts
+# exposures as children, as here: a mart the dashboard or the serving copy reads is no leaf.
+TOO_MANY_PARENTS = 7
+FANOUT_LEAVES = 3
+BUILT = ("model.", "seed.", "snapshot.", "source.")
+
+
+def _dag(manifest: dict) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """Return each model's direct parents and each node's direct children (exposures too)."""
+    parents = {key: {p for p in node["depends_on"]["nodes"] if p.startswith(BUILT)}
+               for key, node in manifest["nodes"].items()
+               if node["resource_type"] in {"model", "snapshot"}}
+    for key, exposure in manifest.get("exposures", {}).items():
+        parents[key] = set(exposure["depends_on"]["nodes"])
+    children: dict[str, set[str]] = {}
+    for child, found in parents.items():
+        for parent in found:
+            children.setdefault(parent, set()).add(child)
+    return parents, children
+
+
+def too_many_parents(manifest: dict) -> dict[str, int]:
+    """Return the models with seven or more direct parents (fct_too_many_joins)."""
+    parents, _ = _dag(manifest)
+    return {key.split(".")[-1]: len(found) for key, found in parents.items()
+            if key.startswith("model.") and len(found) >= TOO_MANY_PARENTS}
+
+
+def fanouts(manifest: dict) -> dict[str, list[str]]:
+    """Return the models with three or more direct leaf children (fct_model_fanout)."""
+    _, children = _dag(manifest)
+    leaves = {key for key in manifest["nodes"] if key.startswith("model.")
+              and not children.get(key)}
+    found = {}
+    for parent, direct in children.items():
+        leaf_children = sorted(c.split(".")[-1] for c in direct & leaves)
+        if parent.startswith("model.") and len(leaf_children) >= FANOUT_LEAVES:
+            found[parent.split(".")[-1]] = leaf_children
+    return found
+
+
+def rejoins(manifest: dict) -> list[tuple[str, str, str]]:
+    """Return (a, b, c) where c reads a and b, b reads a, and c is b's only child.
+
+    fct_rejoining_of_upstream_concepts: b is a step of c's own, and belongs in c (or c should
+    read a only through b).
+    """
+    parents, children = _dag(manifest)
+    found = []
+    for child, direct in parents.items():
+        if not child.startswith("model."):  # a model's rule: an exposure reads what it shows
+            continue
+        for between in direct:
+            if children.get(between) == {child}:
+                found += [(a.split(".")[-1], between.split(".")[-1], child.split(".")[-1])
+                          for a in parents.get(between, set()) & direct]
+    return sorted(found)
+
+
+def test_no_model_has_seven_or_more_parents(manifest: dict) -> None:
+    assert too_many_parents(manifest) == {}
+
+
+def test_no_model_fans_out_to_three_or_more_leaves(manifest: dict) -> None:
+    assert fanouts(manifest) == {}
+
+
+def test_no_model_rejoins_its_own_parent(manifest: dict) -> None:
+    assert rejoins(manifest) == []
+
+
+def test_the_exposures_are_what_the_dashboard_and_the_serving_copy_read(manifest: dict) -> None:
+    """The exposures make marts non-leaves, so they must be true: the dashboard's are the
+    marts its code queries, the serving copy's every mart (it publishes them all)."""
+    exposures = {e["name"]: {n.split(".")[-1] for n in e["depends_on"]["nodes"]}
+                 for e in manifest["exposures"].values()}
+    code = " ".join(p.read_text() for p in (REPO_ROOT / "dashboard").glob("*.py"))
+    assert exposures["referral_dashboard"] == set(re.findall(r"\b((?:fct|dim)_[a-z_]+)", code))
+    assert exposures["serving_copy"] == {name for name, node in _models(manifest).items()
+                                         if _layer(node) == "marts"}
+
+
+def test_the_structure_rules_catch_what_they_are_meant_to(manifest: dict) -> None:
+    """Each rule, on a copy of the manifest with one deliberate offence added."""
+    bad = json.loads(json.dumps(manifest))
+    nodes = bad["nodes"]
+    model = next(k for k in nodes if k.endswith(".int_referrals_joined"))
+    leaf = next(k for k in nodes if k.endswith(".fct_referral_worklist"))
+    sources = [k for k in bad["sources"]][:TOO_MANY_PARENTS]
+    nodes[model]["depends_on"]["nodes"] += sources
+    assert "int_referrals_joined" in too_many_parents(bad)
+    for name in ("a", "b", "c"):
+        nodes[f"model.referral_warehouse.leaf_{name}"] = {
+            "resource_type": "model", "depends_on": {"nodes": [leaf]}}
+    assert fanouts(bad)["fct_referral_worklist"] == ["leaf_a", "leaf_b", "leaf_c"]
+    nodes["model.referral_warehouse.leaf_a"]["depends_on"]["nodes"].append(
+        "model.referral_warehouse.leaf_b")
+    assert ("fct_referral_worklist", "leaf_b", "leaf_a") in rejoins(bad)
+
+
 # DuckDB-only syntax that has a cross-database macro or a portable spelling.
 NON_PORTABLE = {
     r"::": "use cast(... as ...)",
@@ -139,6 +240,22 @@ def test_every_built_column_is_documented(manifest: dict, handmade_world: Path) 
             from information_schema.columns
             where table_schema in ('staging', 'intermediate', 'marts')""").fetchall())
     assert built - documented == set()
+
+
+def test_a_description_shared_by_models_is_a_doc_block() -> None:
+    """A column described the same way in two models is described once, in a doc block
+    (dbt_project/models/_column_docs.md), as Tuva does: the YAML holds no pasted copy."""
+    import yaml
+
+    models_by_text: dict[str, set[str]] = {}
+    for path in MODELS.rglob("*.yml"):
+        for model in yaml.safe_load(path.read_text()).get("models") or []:
+            for column in model.get("columns") or []:
+                text = (column.get("description") or "").strip()
+                if text and "doc(" not in text:
+                    models_by_text.setdefault(text, set()).add(model["name"])
+    assert {text: sorted(models) for text, models in models_by_text.items()
+            if len(models) > 1} == {}
 
 
 def test_leakage_summary_has_one_count_per_reason_of_the_seed(manifest: dict) -> None:

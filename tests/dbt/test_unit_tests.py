@@ -13,7 +13,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from orchestration.dbt_project import REPO_ROOT, dbt_executable
+from orchestration.settings import REPO_ROOT
+from orchestration.transform.dbt_project import dbt_executable
 
 
 def test_every_dbt_unit_test_passes(handmade_world: Path, tmp_path: Path) -> None:

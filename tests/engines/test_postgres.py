@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestration.dbt_manifest import REPO_ROOT
-from orchestration.dbt_project import dbt_executable
-from orchestration.load.to_postgres import copy_raw_to_postgres
+from orchestration.ingest.raw_to_postgres import copy_raw_to_postgres
+from orchestration.settings import REPO_ROOT
+from orchestration.transform.dbt_project import dbt_executable
 from tests.engines.marts import INCREMENTAL, duckdb_marts, sorted_rows
 
 

@@ -24,8 +24,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.dbt_manifest import REPO_ROOT
-from orchestration.dbt_project import dbt_executable
+from orchestration.settings import REPO_ROOT
+from orchestration.transform.dbt_project import dbt_executable
 from tests.conftest import CRM_ENTITIES, HANDMADE_LANDING, STANDARDS_LANDING
 from tests.engines.marts import INCREMENTAL, Marts, duckdb_marts, sorted_rows
 

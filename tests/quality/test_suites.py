@@ -12,10 +12,10 @@ import duckdb
 import pytest
 
 from orchestration.definitions import defs
-from orchestration.extract.registry import ENTITIES
-from orchestration.load.loader import load_entity
-from orchestration.load.pseudonymize import Pseudonymizer
-from orchestration.load.warehouse import connect
+from orchestration.ingest.entities.entity_registry import ENTITIES
+from orchestration.ingest.loader import load_entity
+from orchestration.ingest.pseudonymize import Pseudonymizer
+from orchestration.ingest.warehouse import connect
 from orchestration.quality.suites import SuiteSpec, load_suites
 from orchestration.quality.validate import docs_index, read_batch, validate_suite
 from tests.conftest import FIXTURES, TEST_KEY, run_config, simulate

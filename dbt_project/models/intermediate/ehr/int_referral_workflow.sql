@@ -1,6 +1,7 @@
--- One row per ServiceRequest: its workflow status, from its Task where one is the state of
--- the referral (360X, BaRS, SDOH-CC, Da Vinci keep it there), else its own status. Where the
--- two disagree (docs/sources.md, "Task and ServiceRequest"):
+-- One row per ServiceRequest (int_service_requests_classified's columns) with its workflow
+-- status, from its Task where one is the state of the referral (360X, BaRS, SDOH-CC and
+-- Da Vinci keep it there), else its own status. Where the two disagree (docs/sources.md,
+-- "Task and ServiceRequest"):
 -- 1. a draft or entered-in-error ServiceRequest stays what it is (it was never sent);
 -- 2. an ended status (revoked, completed; rejected, cancelled, failed, completed) beats a
 --    status still open, whichever resource carries it;
@@ -18,12 +19,6 @@ service_requests as (
 task_versions as (
 
     select * from {{ ref('int_task_versions_linked') }}
-
-),
-
-statuses as (
-
-    select * from {{ ref('service_request_statuses') }}
 
 ),
 
@@ -68,7 +63,7 @@ compared as (
     select
         service_requests.referral_id,
         service_requests.status_code as service_request_status_code,
-        coalesce(statuses.status_name, 'Unknown') as service_request_status_name,
+        service_requests.service_request_status_name,
         governing_tasks.task_id,
         governing_tasks.status_code as task_status_code,
         governing_tasks.status_name as task_status_name,
@@ -83,19 +78,18 @@ compared as (
         governing_tasks.is_closed_without_visit as task_is_closed_without_visit,
         governing_tasks.is_performed as task_is_performed,
         governing_tasks.closed_leakage_reason as task_closed_leakage_reason,
-        coalesce(statuses.is_counted, true) as service_request_is_counted,
-        coalesce(statuses.is_open, false) as service_request_is_open,
-        coalesce(statuses.is_terminal, false) as service_request_is_terminal,
-        coalesce(statuses.is_closed_without_visit, false)
-            as service_request_is_closed_without_visit,
-        coalesce(statuses.is_performed, false) as service_request_is_performed,
-        statuses.closed_leakage_reason as service_request_closed_leakage_reason,
+        service_requests.service_request_is_counted,
+        service_requests.service_request_is_open,
+        service_requests.service_request_is_terminal,
+        service_requests.service_request_is_closed_without_visit,
+        service_requests.service_request_is_performed,
+        service_requests.service_request_closed_leakage_reason,
         case
             when governing_tasks.task_id is null then 'service_request'
-            when not coalesce(statuses.is_counted, true) then 'service_request'
-            when coalesce(statuses.is_terminal, false) and not governing_tasks.is_terminal
+            when not service_requests.service_request_is_counted then 'service_request'
+            when service_requests.service_request_is_terminal and not governing_tasks.is_terminal
                 then 'service_request'
-            when governing_tasks.is_terminal and not coalesce(statuses.is_terminal, false)
+            when governing_tasks.is_terminal and not service_requests.service_request_is_terminal
                 then 'task'
             when governing_tasks.is_terminal
                 and service_requests.last_updated_at > governing_tasks.status_at
@@ -105,46 +99,48 @@ compared as (
     from service_requests
     left join governing_tasks
         on service_requests.referral_id = governing_tasks.referral_id
-    left join statuses
-        on service_requests.status_code = statuses.status_code
 
 ),
 
 final as (
 
     select
-        referral_id,
-        status_source,
-        case status_source
-            when 'task' then task_status_code else service_request_status_code
-        end as status_code,
-        case status_source
-            when 'task' then task_status_name else service_request_status_name
+        service_requests.*,
+        compared.status_source,
+        case compared.status_source
+            when 'task' then compared.task_status_code
+            else compared.service_request_status_code
+        end as workflow_status_code,
+        case compared.status_source
+            when 'task' then compared.task_status_name
+            else compared.service_request_status_name
         end as status_name,
-        case status_source
-            when 'task' then task_is_open else service_request_is_open
+        case compared.status_source
+            when 'task' then compared.task_is_open else compared.service_request_is_open
         end as is_open_status,
-        case status_source
-            when 'task' then task_is_closed_without_visit
-            else service_request_is_closed_without_visit
+        case compared.status_source
+            when 'task' then compared.task_is_closed_without_visit
+            else compared.service_request_is_closed_without_visit
         end as is_closed_without_visit,
-        case status_source
-            when 'task' then task_is_performed else service_request_is_performed
+        case compared.status_source
+            when 'task' then compared.task_is_performed
+            else compared.service_request_is_performed
         end as is_performed,
-        case status_source
-            when 'task' then task_closed_leakage_reason
-            else service_request_closed_leakage_reason
+        case compared.status_source
+            when 'task' then compared.task_closed_leakage_reason
+            else compared.service_request_closed_leakage_reason
         end as closed_leakage_reason,
-        service_request_status_code,
-        task_id,
-        task_status_code,
-        business_status_code,
-        status_reason_code,
-        task_status_at,
-        owner_reference,
-        requester_reference,
-        first_task_authored_at
-    from compared
+        compared.task_id,
+        compared.task_status_code,
+        compared.business_status_code,
+        compared.status_reason_code,
+        compared.task_status_at,
+        compared.owner_reference as task_owner_reference,
+        compared.requester_reference as task_requester_reference,
+        compared.first_task_authored_at
+    from service_requests
+    inner join compared
+        on service_requests.referral_id = compared.referral_id
 
 )
 

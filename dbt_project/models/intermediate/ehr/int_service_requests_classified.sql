@@ -80,7 +80,17 @@ classified as (
             when not coalesce(statuses.is_counted, true) then 'draft'
             when service_requests.is_do_not_perform then 'do_not_perform'
             when not coalesce(intents.is_order, true) then 'not_an_order'
-        end as status_exclusion_reason
+        end as status_exclusion_reason,
+        -- What the request's own status says (seed service_request_statuses), for the
+        -- workflow's precedence rule (int_referral_workflow).
+        coalesce(statuses.status_name, 'Unknown') as service_request_status_name,
+        coalesce(statuses.is_counted, true) as service_request_is_counted,
+        coalesce(statuses.is_open, false) as service_request_is_open,
+        coalesce(statuses.is_terminal, false) as service_request_is_terminal,
+        coalesce(statuses.is_closed_without_visit, false)
+            as service_request_is_closed_without_visit,
+        coalesce(statuses.is_performed, false) as service_request_is_performed,
+        statuses.closed_leakage_reason as service_request_closed_leakage_reason
     from service_requests
     left join first_matches
         on service_requests.referral_id = first_matches.referral_id

@@ -8,12 +8,6 @@
 -- only joins the Patient carrying that identifier.
 with
 
-referrals as (
-
-    select * from {{ ref('int_service_requests_classified') }}
-
-),
-
 workflow as (
 
     select * from {{ ref('int_referral_workflow') }}
@@ -49,25 +43,10 @@ patients as (
 parties as (
 
     select
-        referrals.*,
-        workflow.status_source,
-        workflow.status_code as workflow_status_code,
-        workflow.status_name,
-        workflow.is_open_status,
-        workflow.is_closed_without_visit,
-        workflow.is_performed,
-        workflow.closed_leakage_reason,
-        workflow.task_id,
-        workflow.task_status_code,
-        workflow.business_status_code,
-        workflow.first_task_authored_at,
-        coalesce(referrals.requester_reference, workflow.requester_reference)
-            as resolved_requester_reference,
-        coalesce(referrals.performer_reference, workflow.owner_reference)
-            as resolved_performer_reference
-    from referrals
-    inner join workflow
-        on referrals.referral_id = workflow.referral_id
+        *,
+        coalesce(requester_reference, task_requester_reference) as resolved_requester_reference,
+        coalesce(performer_reference, task_owner_reference) as resolved_performer_reference
+    from workflow
 
 ),
 

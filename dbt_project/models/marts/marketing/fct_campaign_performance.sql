@@ -20,15 +20,9 @@ sessions as (
 
 ),
 
-credits as (
+credited_outcomes as (
 
-    select * from {{ ref('int_lead_touches_attributed') }}
-
-),
-
-referrals as (
-
-    select * from {{ ref('int_referrals_classified') }}
+    select * from {{ ref('int_campaign_outcomes_credited') }}
 
 ),
 
@@ -60,26 +54,6 @@ monthly_sessions as (
     inner join campaigns
         on sessions.utm_campaign = campaigns.utm_campaign
     group by campaigns.campaign_id, sessions.session_month
-
-),
-
-credited_outcomes as (
-
-    select
-        credits.campaign_id,
-        credits.lead_month as performance_month,
-        credits.attribution_model,
-        sum(credits.credit) as attributed_lead_count,
-        sum(case when referrals.referral_id is not null then credits.credit else 0 end)
-            as attributed_referral_count,
-        sum(case when referrals.has_attended then credits.credit else 0 end)
-            as attributed_attended_count,
-        sum(credits.credit * coalesce(referrals.visit_revenue_amount, 0))
-            as attributed_revenue_amount
-    from credits
-    left join referrals
-        on credits.converted_referral_number = referrals.referral_number
-    group by credits.campaign_id, credits.lead_month, credits.attribution_model
 
 ),
 

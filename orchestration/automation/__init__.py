@@ -1,0 +1,1 @@
+"""Automation: the refresh job, its schedule, the landing sensor, pending-work detection."""

@@ -1,0 +1,1 @@
+"""Ingest: landing files to raw tables: entity specs, readers, landing, loader, pseudonyms."""

@@ -1,0 +1,1 @@
+"""What each source entity loads: its columns, format, identifiers and drift policy."""

@@ -1,0 +1,83 @@
+"""Declarative descriptions of what each source entity loads into the raw schema.
+
+An `EntitySpec` names the raw table, where its files live, how they are parsed, and the
+columns kept. A column is declared by the expression that pulls its text out of a record,
+the SQL type it must cast to, whether it is required, and whether it is a patient identifier
+to pseudonymize. Direct identifiers that are not needed (names, MRNs, phones, street
+addresses, full birth dates) are simply never declared, so they never reach the warehouse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# What every raw table holds beside its declared columns: where each row came from, when and
+# by which run it was loaded (orchestration/ingest/warehouse.py makes the tables).
+METADATA_COLUMNS = (
+    ("_source_file", "VARCHAR"),
+    ("_record_number", "BIGINT"),
+    ("_record_hash", "VARCHAR"),
+    ("_loaded_at", "TIMESTAMPTZ"),
+    ("_run_id", "VARCHAR"),
+)
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """A landing-file format: its name, how its files are found, and its Dagster kind.
+
+    Which reader parses a format is decided in one place, the format dispatch
+    (orchestration/ingest/readers/formats.py).
+    """
+
+    name: str
+    asset_kind: str
+    # FHIR Bulk Data exports list their files in a manifest; other formats are found by name.
+    listed_in_manifests: bool = False
+
+
+FHIR_NDJSON = FileFormat("fhir_ndjson", "fhir", listed_in_manifests=True)
+HL7_SIU = FileFormat("hl7_siu", "hl7")
+CRM_CSV = FileFormat("crm_csv", "csv")
+GA4_NDJSON = FileFormat("ga4_ndjson", "json")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One raw-table column: its name, text expression, SQL type and handling."""
+
+    name: str
+    expression: str
+    sql_type: str = "VARCHAR"
+    required: bool = False
+    pseudonymize: bool = False
+    description: str = ""
+    # JSON sources: the path the column reads and the JSON type it must have when present
+    # (a feed that changes a field's type is quarantined, never loaded as silent NULLs).
+    json_path: str | None = None
+    json_type: str | None = None
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    """One source entity: one Dagster asset, one raw table."""
+
+    source: str
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    file_format: FileFormat
+    folder: str
+    pattern: str
+    resource_type: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def table(self) -> str:
+        """Return the raw table name, `<source>_<entity>`."""
+        return f"{self.source}_{self.name}"
+
+    @property
+    def column_names(self) -> list[str]:
+        """Return the declared column names in order."""
+        return [c.name for c in self.columns]

@@ -1,0 +1,1 @@
+"""One reader per landing-file format, and the one dispatch that picks it."""

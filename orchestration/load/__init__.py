@@ -1,1 +1,0 @@
-"""Loading parsed records into the DuckDB warehouse: raw tables, quarantine and the ledger."""

@@ -1,0 +1,1 @@
+"""Runtime: how runs execute: writer lock, recovery, event log, progress, run state."""

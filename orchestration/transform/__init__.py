@@ -1,0 +1,1 @@
+"""Transform: the dbt project, its manifest, the translator and the dbt assets."""

@@ -1,0 +1,48 @@
+"""Every dbt seed and model as Dagster assets, built with one `dbt build` per run."""
+# No `from __future__ import annotations` here: Dagster reads these annotations at runtime.
+
+from collections.abc import Iterator
+
+import dagster as dg
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
+
+from orchestration import settings
+from orchestration.ingest.ingest_resources import WarehouseResource
+from orchestration.runtime.run_state import record_success
+from orchestration.transform.dbt_manifest import project_sha256
+from orchestration.transform.dbt_project import prepared_build_target, warehouse_env
+from orchestration.transform.translator import ReferralWarehouseTranslator
+
+
+def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
+    """Return every seed, model and snapshot of the project as one multi-asset."""
+
+    @dbt_assets(manifest=project.manifest_path, project=project,
+                dagster_dbt_translator=ReferralWarehouseTranslator())
+    def dbt_warehouse_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource,
+                             warehouse: WarehouseResource) -> Iterator:
+        """Build the selected seeds and models, and run their tests, in one dbt call.
+
+        dbt builds on the engine RW_DBT_TARGET names; every materialization says which.
+        """
+        engine = {"engine": settings.dbt_target()}
+        with warehouse_env(warehouse.database_path, warehouse.raw_datasets().root):
+            # Unit tests check our SQL, not the data: `make test` runs them
+            # (tests/dbt/test_unit_tests.py); a production run skips their nodes.
+            invocation = dbt.cli(["build", "--exclude", "resource_type:unit_test"], context=context,
+                                 target_path=prepared_build_target(warehouse.database_path))
+            # A dbt process outlives a killed run; the lock file names it so the next run can
+            # stop it (orchestration/runtime/recovery.py).
+            warehouse.record_child(invocation.process.pid)
+            try:
+                for event in invocation.stream():
+                    if isinstance(event, dg.Output | dg.AssetMaterialization):
+                        event = event.with_metadata({**event.metadata, **engine})
+                    yield event
+            finally:
+                warehouse.record_child(None)
+        if engine["engine"] != "duckdb" and invocation.is_successful():
+            # Nothing is published on other engines: the good build is the run's last word.
+            record_success(warehouse.database_path, context.run.run_id, project_sha256())
+
+    return dbt_warehouse_assets
