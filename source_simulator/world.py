@@ -343,3 +343,33 @@ def _campaigns(rng: random.Random, scale: float, start: date, end: date) -> list
             start=first, end=last, budget=budget, cost_per_click=cpc, specialty=specialty,
         ))
     return campaigns
+
+
+@dataclass
+class Person:
+    """A patient or would-be patient, with every direct identifier a source may carry."""
+
+    patient_id: str
+    mrn: str
+    given: str
+    family: str
+    gender: str
+    birth: date
+    street: str
+    city: str
+    state: str
+    zip_code: str
+    phone: str
+    payer: Organization
+    payer_class: tuple[str, str]
+    registered: bool = False
+
+    @property
+    def coverage_id(self) -> str:
+        """Return the id of the person's Coverage resource."""
+        return f"cov-{self.patient_id[4:]}"
+
+    @property
+    def email(self) -> str:
+        """Return the e-mail address a web form would capture."""
+        return f"{self.given.lower()}.{self.family.lower()}{self.mrn[-3:]}@example.net"

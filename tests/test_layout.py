@@ -119,3 +119,10 @@ def test_importing_the_stages_prepares_no_dbt_project() -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             cwd=REPO_ROOT, check=True)
     assert result.stdout.strip() == "0"
+
+
+def test_the_simulator_has_no_module_over_400_lines() -> None:
+    """One module per source system and a small world model, none of them a hub."""
+    package = REPO_ROOT / "source_simulator"
+    sizes = {p.name: p.read_text().count("\n") for p in package.glob("*.py")}
+    assert {name: lines for name, lines in sizes.items() if lines > 400} == {}

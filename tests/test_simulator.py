@@ -88,14 +88,14 @@ def test_the_simulators_code_lists_agree_with_the_seeds() -> None:
     """Seeds are the one home of code lists; the simulator writes source data with them
     (and writes its deliberate defects with codes the seeds do not hold)."""
     from orchestration.quality.suites import seed_values
-    from source_simulator import simulation, siu, world
+    from source_simulator import crm, ehr, siu, world
 
-    assert {code for code, _ in simulation.ACTIVITY_TYPES} == set(
+    assert {code for code, _ in crm.ACTIVITY_TYPES} == set(
         seed_values("liaison_activity_types.activity_type"))
     assert set(siu.TRIGGERS) == set(seed_values("siu_trigger_events.trigger_event"))
     assert {s.code for s in world.SPECIALTIES} <= set(
         seed_values("specialty_taxonomy.taxonomy_code"))
     assert {payer[2] for payer in world.PAYERS} <= set(
         seed_values("payer_classes.payer_class_code"))
-    assert not set(simulation.INVALID_STATUSES) & set(
+    assert not set(ehr.INVALID_STATUSES) & set(
         seed_values("service_request_statuses.status_code"))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.ingest.entities.entity_spec import EntitySpec
+from orchestration.ingest.entities.entity_spec import DRIFT_REASONS, EntitySpec
 from orchestration.ingest.landing import LandingFile, discover
 from orchestration.ingest.load_errors import SourceFileError
 from orchestration.ingest.pseudonymize import Pseudonymizer
@@ -26,6 +26,7 @@ from orchestration.ingest.warehouse import (
     LEDGER_TABLE,
     QUARANTINE_TABLE,
     RAW_SCHEMA,
+    SCHEMA_DRIFT_TABLE,
     ensure_tables,
     known_hashes,
     remember_hashes,
@@ -34,6 +35,9 @@ from orchestration.ingest.warehouse import (
 BATCH_BYTES = 256 * 1024 * 1024
 SYSTEM_COLUMNS = ("_source_file", "_record_number", "_record_hash", "_reject_reason",
                   "_reject_detail")
+# What a quarantined record's detail adds when its drift discarded it.
+DISCARDED_ROW_NOTE = {"columns": " (policy: discard the row until the spec has them)",
+                      "data_type": ""}
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
@@ -209,6 +213,7 @@ def _load_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec, batch: list[La
     release = stage_batch(con, spec, batch)
     con.execute(_classify_sql(spec))
     release()
+    frozen = _apply_drift_policy(con, spec, run_id)
     # The accepted rows, in the raw table's column order: inserted, then written as the
     # batch's Parquet file from the same temporary table (re-reading them from the raw
     # table scanned its whole history for each batch). now() is the transaction's start,
@@ -234,6 +239,11 @@ def _load_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec, batch: list[La
     con.execute("drop table _classified")
     outcomes = []
     for landing_file in batch:
+        if landing_file.relative in frozen:
+            outcomes.append(FileOutcome(landing_file.relative, landing_file.sha256,
+                                        landing_file.size, "rejected",
+                                        detail=frozen[landing_file.relative]))
+            continue
         read, loaded, quarantined = counts.get(landing_file.relative, (0, 0, 0))
         outcomes.append(FileOutcome(landing_file.relative, landing_file.sha256,
                                     landing_file.size, "loaded" if read else "empty",
@@ -242,6 +252,37 @@ def _load_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec, batch: list[La
                                     raw_dataset_file=dataset_file if loaded else None))
     _record_ledger(con, spec, run_id, outcomes)
     return outcomes, reasons
+
+
+def _apply_drift_policy(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
+                        run_id: str) -> dict[str, str]:
+    """Trace every drift of the batch; reject the files a frozen contract refuses.
+
+    `discard_row` and `discard_value` were applied as the records were classified (a
+    quarantine reason, or none). Returns the rejected files with the reason, and takes their
+    records out of the batch: nothing of a file a frozen contract refuses is loaded or
+    quarantined, and its ledger row says why.
+    """
+    con.execute(f"""
+        insert into {SCHEMA_DRIFT_TABLE}
+        select ?, ?, _source_file, _drift, min(_drift_detail),
+            case _drift {" ".join(f"when '{kind}' then '{spec.drift.action(kind)}'"
+                                  for kind in DRIFT_REASONS)} end,
+            count(*), ?, now()
+        from _classified where _drift is not null
+        group by _source_file, _drift, _drift_detail""", [spec.source, spec.table, run_id])
+    frozen_kinds = [kind for kind in DRIFT_REASONS if spec.drift.action(kind) == "freeze"]
+    if not frozen_kinds:
+        return {}
+    kinds = ", ".join(f"'{kind}'" for kind in frozen_kinds)
+    frozen = dict(con.execute(f"""
+        select _source_file, 'schema drift (' || min(_drift) || '): ' || min(_drift_detail)
+            || '; the {spec.table} contract is frozen: nothing of the file is loaded until '
+            || 'the entity spec declares the change'
+        from _classified where _drift in ({kinds}) group by _source_file""").fetchall())
+    con.execute(f"delete from _classified where _source_file in "
+                f"(select _source_file from _classified where _drift in ({kinds}))")
+    return frozen
 
 
 def _raw_row(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> str:
@@ -293,12 +334,18 @@ def _classify_sql(spec: EntitySpec) -> str:
         if column.pseudonymize:
             value = f"pseudonymize({name})"
         casts.append(f"{value} as {name}")
+    # Drift the policy discards with its row is quarantined like any unreadable record.
+    for kind, reason in DRIFT_REASONS.items():
+        if spec.drift.action(kind) == "discard_row":
+            checks.insert(0, f"when _drift = '{kind}' then '{reason}'")
+            details.insert(0, f"when _drift = '{kind}' then _drift_detail || "
+                              f"'{DISCARDED_ROW_NOTE[kind]}'")
     check_sql = f"case {' '.join(checks)} end" if checks else "null"
     detail_sql = f"case {' '.join(details)} end" if details else "null"
     return f"""
         create or replace temp table _classified as
         with typed as materialized (
-            select _source_file, _record_number, _record_hash,
+            select _source_file, _record_number, _record_hash, _drift, _drift_detail,
                 coalesce(_reject_reason, {check_sql}) as _reject_reason,
                 coalesce(_reject_detail, {detail_sql}) as _reject_detail,
                 {", ".join(casts)}

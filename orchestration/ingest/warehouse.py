@@ -28,6 +28,7 @@ RAW_SCHEMA = "raw"
 LEDGER_TABLE = f"{RAW_SCHEMA}._load_ledger"
 QUARANTINE_TABLE = f"{RAW_SCHEMA}._quarantine"
 FILE_HASHES_TABLE = f"{RAW_SCHEMA}._file_hashes"
+SCHEMA_DRIFT_TABLE = f"{RAW_SCHEMA}._schema_drift"
 
 LEDGER_DDL = f"""
 create table if not exists {LEDGER_TABLE} (
@@ -73,6 +74,22 @@ create table if not exists {FILE_HASHES_TABLE} (
 )"""
 
 
+# Every schema drift a load met, whatever its policy did with it (entity_spec.DriftPolicy):
+# per file, kind (columns, data_type) and detail (field names and types, never values).
+SCHEMA_DRIFT_DDL = f"""
+create table if not exists {SCHEMA_DRIFT_TABLE} (
+    source varchar not null,
+    entity varchar not null,
+    source_file varchar not null,
+    drift varchar not null,
+    detail varchar not null,
+    action varchar not null,
+    records bigint not null,
+    run_id varchar,
+    noted_at timestamptz not null
+)"""
+
+
 def connect(path: str | Path, read_only: bool = False,
             lock_wait_seconds: float = FILE_LOCK_WAIT_SECONDS) -> duckdb.DuckDBPyConnection:
     """Open the warehouse file (creating its folder), with UTC as the session time zone.
@@ -111,6 +128,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
     con.execute(f"alter table {LEDGER_TABLE} add column if not exists raw_dataset_file varchar")
     con.execute(QUARANTINE_DDL)
     con.execute(FILE_HASHES_DDL)
+    con.execute(SCHEMA_DRIFT_DDL)
     columns = [(c.name, c.sql_type) for c in spec.columns] + list(METADATA_COLUMNS)
     column_sql = ",\n    ".join(f'"{name}" {sql_type}' for name, sql_type in columns)
     con.execute(f"create table if not exists {RAW_SCHEMA}.{spec.table} (\n    {column_sql}\n)")

@@ -7,18 +7,23 @@ only to be pseudonymized or generalized, never loaded as they are); the CSV read
 
 from __future__ import annotations
 
-from orchestration.ingest.entities.entity_spec import CRM_CSV, Column, EntitySpec
+from orchestration.ingest.entities.entity_spec import CRM_CSV, Column, DriftPolicy, EntitySpec
 
 
 def _col(name: str, sql_type: str = "VARCHAR", required: bool = False, **kw: object) -> Column:
     return Column(name, f'"{name}"', sql_type, required, **kw)  # type: ignore[arg-type]
 
 
+# A column an admin adds to a CRM export can hold anything (a phone, a note about a patient):
+# its rows wait in quarantine until the contract says what it is; nothing else is typed.
+CRM_DRIFT = DriftPolicy(columns="discard_row", data_type="discard_row")
+
+
 def _entity(name: str, description: str, *columns: Column,
             source_columns: tuple[str, ...] | None = None) -> EntitySpec:
     expected = source_columns or tuple(c.name for c in columns)
     return EntitySpec(source="crm", name=name, description=description, columns=columns,
-                      file_format=CRM_CSV, folder=f"crm/{name}", pattern="*.csv",
+                      file_format=CRM_CSV, folder=f"crm/{name}", pattern="*.csv", drift=CRM_DRIFT,
                       extra={"expected_columns": ",".join(expected)})
 
 

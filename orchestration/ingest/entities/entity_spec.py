@@ -58,6 +58,44 @@ class Column:
     json_type: str | None = None
 
 
+# What a load does with a record that does not fit its entity's contract, in dlt's words
+# (`schema_contract`). `evolve` is not offered: a raw table holds only declared columns, and
+# an undeclared field may be a direct identifier (a name, a phone), so none is ever loaded.
+DRIFT_ACTIONS = ("freeze", "discard_row", "discard_value")
+DRIFT_REASONS = {"columns": "unexpected_column", "data_type": "unexpected_type"}
+
+
+@dataclass(frozen=True)
+class DriftPolicy:
+    """What schema drift costs, per kind of drift; every load traces each drift it meets.
+
+    ``columns``: a field the contract does not declare (a CSV export's new column).
+    ``data_type``: a declared field with another type than the contract's (a JSON string
+    where a number was declared). The actions: ``freeze`` rejects the whole file, so nothing
+    of it is loaded until the contract says what the change means; ``discard_row``
+    quarantines the record (reason `unexpected_column` or `unexpected_type`); and
+    ``discard_value`` loads the record without the field (a new column is not kept, a value
+    of the wrong type is NULL). The trace is `raw._schema_drift` (orchestration/ingest/
+    warehouse.py): one row per file, kind and detail, with the record count and the action.
+    """
+
+    columns: str = "discard_row"
+    data_type: str = "discard_row"
+
+    def __post_init__(self) -> None:
+        """Refuse an action the loader does not know, naming the ones it does."""
+        for kind in DRIFT_REASONS:
+            action = getattr(self, kind)
+            if action not in DRIFT_ACTIONS:
+                raise ValueError(f"drift policy {kind}={action!r}: choose one of "
+                                 f"{', '.join(DRIFT_ACTIONS)} (undeclared fields are never "
+                                 "loaded, so there is no 'evolve')")
+
+    def action(self, kind: str) -> str:
+        """Return the action for a kind of drift (`columns` or `data_type`)."""
+        return getattr(self, kind)
+
+
 @dataclass(frozen=True)
 class EntitySpec:
     """One source entity: one Dagster asset, one raw table."""
@@ -69,6 +107,7 @@ class EntitySpec:
     file_format: FileFormat
     folder: str
     pattern: str
+    drift: DriftPolicy
     resource_type: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 

@@ -8,7 +8,7 @@ id and pseudonymized; everything else a Patient carries that identifies a person
 
 from __future__ import annotations
 
-from orchestration.ingest.entities.entity_spec import FHIR_NDJSON, Column, EntitySpec
+from orchestration.ingest.entities.entity_spec import FHIR_NDJSON, Column, DriftPolicy, EntitySpec
 from orchestration.ingest.entities.site_config import identifier_systems
 
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
@@ -201,10 +201,17 @@ def _common(resource: str) -> tuple[Column, ...]:
     )
 
 
+# FHIR resources are open (optional elements, extensions): the reader reads the declared
+# paths only, so an undeclared element is never read, never loaded (discard_value, untraced).
+# A declared element of another JSON type quarantines its record.
+FHIR_DRIFT = DriftPolicy(columns="discard_value", data_type="discard_row")
+
+
 def _spec(resource_type: str, name: str, description: str, *columns: Column) -> EntitySpec:
     return EntitySpec(source="ehr", name=name, description=description,
                       columns=(*_common(name), *columns), file_format=FHIR_NDJSON,
-                      folder="ehr", pattern="manifest.json", resource_type=resource_type)
+                      folder="ehr", pattern="manifest.json", resource_type=resource_type,
+                      drift=FHIR_DRIFT)
 
 
 

@@ -6,7 +6,7 @@ most often (page location, session id, lead id) are also pulled out here.
 
 from __future__ import annotations
 
-from orchestration.ingest.entities.entity_spec import GA4_NDJSON, Column, EntitySpec
+from orchestration.ingest.entities.entity_spec import GA4_NDJSON, Column, DriftPolicy, EntitySpec
 
 
 def _param(key: str, kind: str = "string_value") -> str:
@@ -14,10 +14,14 @@ def _param(key: str, kind: str = "string_value") -> str:
             f"lambda p: p->>'key' = '{key}')[1]->>'$.value.{kind}'")
 
 
+# Google adds fields to the BigQuery export over time; the reader reads the declared paths
+# only. A declared field of another JSON type quarantines its event.
+GA4_DRIFT = DriftPolicy(columns="discard_value", data_type="discard_row")
+
 GA4_ENTITY = EntitySpec(
     source="web", name="ga4_events",
     description="GA4 events as exported to BigQuery, one row per event.",
-    file_format=GA4_NDJSON, folder="web", pattern="events_*.ndjson",
+    file_format=GA4_NDJSON, folder="web", pattern="events_*.ndjson", drift=GA4_DRIFT,
     columns=(
         Column("event_date", "doc->>'$.event_date'", required=True,
                description="The export table's day, YYYYMMDD, as GA4 writes it."),

@@ -6,12 +6,17 @@ Each column's expression names a field the HL7 reader splits out
 
 from __future__ import annotations
 
-from orchestration.ingest.entities.entity_spec import HL7_SIU, Column, EntitySpec
+from orchestration.ingest.entities.entity_spec import HL7_SIU, Column, DriftPolicy, EntitySpec
+
+# HL7 v2 fields are positional and a receiver ignores what it does not read (fields,
+# components, segments): extra ones cost nothing. Values are text; a declared field that
+# does not cast to its type is an invalid value, checked for every format alike.
+SIU_DRIFT = DriftPolicy(columns="discard_value", data_type="discard_row")
 
 SIU_ENTITY = EntitySpec(
     source="scheduling", name="siu_messages",
     description="HL7 v2 SIU scheduling messages, one row per message, patient pseudonymized.",
-    file_format=HL7_SIU, folder="scheduling", pattern="*.hl7",
+    file_format=HL7_SIU, folder="scheduling", pattern="*.hl7", drift=SIU_DRIFT,
     columns=(
         Column("message_control_id", "msh_10", required=True,
                description="MSH-10: unique id the sender gave this message."),

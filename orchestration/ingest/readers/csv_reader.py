@@ -2,9 +2,9 @@
 
 Every entity has a documented column list. A file missing one of those columns cannot be
 loaded and raises an error naming the file and the columns. A file with a column the spec does
-not know is schema drift: its rows are quarantined (`unexpected_column`) until the spec is
-updated, rather than loaded with a field silently dropped. A row with the wrong number of
-fields is quarantined (`malformed_csv_row`) with its line number.
+not know is schema drift: each of its rows says so, and the entity's drift policy decides
+(quarantine the row, load it without the column, or reject the file). A row with the wrong
+number of fields is quarantined (`malformed_csv_row`) with its line number.
 """
 
 from __future__ import annotations
@@ -46,6 +46,11 @@ def read_records(path: Path, spec: EntitySpec, relative: str) -> Iterator[dict[s
     if header is None:
         return
     unexpected = [name for name in header if name not in expected]
+    # A column the contract does not declare is drift; the entity's policy decides what it
+    # costs (the loader applies it: orchestration/ingest/loader.py).
+    drift = {"_drift": "columns" if unexpected else None,
+             "_drift_detail": f"column(s) {_names(unexpected)} are not in the CRM {spec.name} "
+                              "export contract" if unexpected else None}
     positions = [header.index(name) for name in expected]
     reader = csv.reader(source)
     while True:
@@ -73,16 +78,13 @@ def read_records(path: Path, spec: EntitySpec, relative: str) -> Iterator[dict[s
         elif _SURROGATE.search(raw):
             yield _rejected(number, raw, expected, "invalid_encoding",
                             "the row is not valid UTF-8 text")
-        elif unexpected:
-            yield _rejected(number, raw, expected, "unexpected_column",
-                            f"column(s) {_names(unexpected)} are not in the CRM {spec.name} "
-                            "export contract (policy: discard the row until the spec has them)")
         elif len(fields) != len(header):
             yield _rejected(number, raw, expected, "malformed_csv_row",
                             f"{len(fields)} fields where the header has {len(header)}")
         else:
             record: dict[str, object] = {"_record_number": number, "_record_hash": _hash(raw),
-                                         "_reject_reason": None, "_reject_detail": None}
+                                         "_reject_reason": None, "_reject_detail": None,
+                                         **drift}
             for name, position in zip(expected, positions, strict=True):
                 record[name] = fields[position].strip() or None
             yield record

@@ -1,8 +1,9 @@
 """The one place a landing file's format chooses its reader.
 
 Every reader leaves the same thing behind: `_text`, one row per record of the batch, every
-column as text, with the record's file, number, hash and, when the reader already found it
-unreadable, its reject reason and detail. The loader types, checks and deduplicates `_text`
+column as text, with the record's file, number, hash, its reject reason and detail when the
+reader already found it unreadable, and its drift (`columns` or `data_type`) and detail
+when it does not fit the entity's contract. The loader types, checks and deduplicates `_text`
 the same way whatever the format (orchestration/ingest/loader.py).
 """
 
@@ -53,7 +54,8 @@ def _python_records(read: Callable[[LandingFile, EntitySpec], Iterator[dict[str,
         text_columns = ", ".join(f'"{c.name}" varchar' for c in spec.columns)
         con.execute(f"""create or replace temp table _text (
             _source_file varchar, _record_number bigint, _record_hash varchar,
-            _reject_reason varchar, _reject_detail varchar, {text_columns})""")
+            _reject_reason varchar, _reject_detail varchar, _drift varchar,
+            _drift_detail varchar, {text_columns})""")
         stage_records(con, spec, ((f, read(f, spec)) for f in batch))
         return lambda: con.execute("drop table _text")
     return stage
@@ -70,13 +72,16 @@ def stage_records(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
                             for key in batch[0]])
         con.register("_arrow_batch", pa.Table.from_pylist(batch, schema=schema))
         con.execute(f"""insert into _text select _source_file, _record_number,
-            _record_hash, _reject_reason, _reject_detail, {expressions} from _arrow_batch""")
+            _record_hash, _reject_reason, _reject_detail, _drift, _drift_detail, {expressions}
+            from _arrow_batch""")
         con.unregister("_arrow_batch")
         batch.clear()
 
     for landing_file, records in files:
         for record in records:
             record["_source_file"] = landing_file.relative
+            record.setdefault("_drift", None)
+            record.setdefault("_drift_detail", None)
             batch.append(record)
             if len(batch) >= ARROW_BATCH_ROWS:
                 flush()

@@ -26,8 +26,9 @@ def stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
     """Split each file into lines (bytes), then decode, parse and extract in DuckDB.
 
     A record's number is its physical line number. Nothing a line holds can raise: bytes
-    that are not UTF-8, text that is not a JSON object, a document of another resource type
-    and a field of the wrong JSON type each become a quarantine reason.
+    that are not UTF-8, text that is not a JSON object and a document of another resource
+    type each become a quarantine reason; a field of the wrong JSON type is drift, which the
+    entity's policy settles.
     """
     checks = [("text is null", "'invalid_encoding'", "'line is not valid UTF-8 text'"),
               ("doc is null", "'unparseable_json'", "'line is not a JSON object'")]
@@ -39,17 +40,26 @@ def stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
                        f"when regexp_full_match({found}, '[A-Z][A-Za-z]{{1,40}}') "
                        f"then {found} else 'not a resource type name' end "
                        f"|| ', this file holds {spec.resource_type}'"))
+    # A declared field of another JSON type than the contract's is drift: the value is never
+    # read as something else (it is NULL), and the entity's drift policy decides the rest.
+    mismatches, columns = [], []
     for column in spec.columns:
+        expression = column.expression
         if column.json_path and column.json_type:
             found = f"json_type(doc, '{column.json_path}')"
-            checks.append((f"coalesce({found}, 'NULL') not in ('NULL', '{column.json_type}')",
-                           "'unexpected_type'",
-                           f"'{column.json_path} is ' || {found} || ', the {spec.table} "
-                           f"contract expects {column.json_type}'"))
+            mismatch = f"coalesce({found}, 'NULL') not in ('NULL', '{column.json_type}')"
+            mismatches.append((mismatch, f"'{column.json_path} is ' || {found} || ', the "
+                                         f"{spec.table} contract expects {column.json_type}'"))
+            expression = f"case when {mismatch} then null else {expression} end"
+        columns.append(expression)
     reason = "case " + " ".join(f"when {c} then {r}" for c, r, _ in checks) + " end"
     detail = "case " + " ".join(f"when {c} then {d}" for c, _, d in checks) + " end"
-    expressions = [reason, detail, *(c.expression for c in spec.columns)]
-    casts = ", ".join(f'cast(_e{n + 2} as varchar) as "{c.name}"'
+    drift = ("case " + " ".join(f"when {m} then 'data_type'" for m, _ in mismatches) + " end"
+             if mismatches else "null")
+    drift_detail = ("case " + " ".join(f"when {m} then {d}" for m, d in mismatches) + " end"
+                    if mismatches else "null")
+    expressions = [reason, detail, drift, drift_detail, *columns]
+    casts = ", ".join(f'cast(_e{n + 4} as varchar) as "{c.name}"'
                       for n, c in enumerate(spec.columns))
     # One statement for the whole batch: a statement per file cost about 20 ms a file (a
     # year of GA4 is 366 files).
@@ -64,6 +74,7 @@ def stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
         select _files.relative as _source_file, line_number as _record_number,
             coalesce(sha256(text), sha256(line)) as _record_hash,
             cast(_e0 as varchar) as _reject_reason, cast(_e1 as varchar) as _reject_detail,
+            cast(_e2 as varchar) as _drift, cast(_e3 as varchar) as _drift_detail,
             {casts}
         from ({parse_once_sql(expressions, lines)}) parsed
         join _files on _files.file_index = parsed.file_index""")
