@@ -33,8 +33,6 @@ from orchestration.ingest.warehouse import (
 )
 
 BATCH_BYTES = 256 * 1024 * 1024
-SYSTEM_COLUMNS = ("_source_file", "_record_number", "_record_hash", "_reject_reason",
-                  "_reject_detail")
 # What a quarantined record's detail adds when its drift discarded it.
 DISCARDED_ROW_NOTE = {"columns": " (policy: discard the row until the spec has them)",
                       "data_type": ""}
