@@ -43,7 +43,7 @@ run: demo-data
 ## Open the Dagster UI on the same code location.
 dev: install
 	$(BIN)/python -m orchestration.transform.dbt_project
-	$(BIN)/dagster dev -m orchestration.definitions
+	umask 077 && $(BIN)/dagster dev -m orchestration.definitions
 
 ## The referral dashboard over the published serving copy (http://127.0.0.1:8501).
 dashboard: install

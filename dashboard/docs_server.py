@@ -3,7 +3,12 @@
 Browsers refuse `file://` links from an `http://` page, so the dashboard's documentation
 links went nowhere. The dashboard process starts this small server once: it binds the
 dashboard's own address (127.0.0.1 unless told otherwise) and serves only the two docs
-folders of the current publication; the marts file beside them is never served.
+folders of the current publication; the marts files beside them are never served.
+
+What is served is judged on the file the request would open, after the URL is decoded and
+every symbolic link is followed: a path is served only if it resolves inside one of the two
+docs folders (themselves resolved through the publication's links). Checking the raw path
+for `..` is not enough: `%2e%2e` is decoded only later, by `translate_path`.
 """
 
 from __future__ import annotations
@@ -23,12 +28,19 @@ class DocsHandler(SimpleHTTPRequestHandler):
     """Static files from the docs folders only; quiet, and no other path."""
 
     def send_head(self):
-        """Refuse any path outside the docs folders before the base class opens it."""
-        top = self.path.lstrip("/").split("/", 1)[0]
-        if top not in SERVED_FOLDERS or ".." in self.path:
+        """Refuse any path that does not resolve inside a docs folder, before opening it."""
+        if not self._is_documentation(Path(self.translate_path(self.path))):
             self.send_error(404, "only the documentation is served here")
             return None
         return super().send_head()
+
+    def _is_documentation(self, target: Path) -> bool:
+        resolved = target.resolve()
+        for folder in SERVED_FOLDERS:
+            root = (Path(self.directory) / folder).resolve()
+            if resolved == root or resolved.is_relative_to(root):
+                return True
+        return False
 
     def log_message(self, format: str, *args: object) -> None:
         """Stay quiet: the dashboard's console is for the dashboard."""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from orchestration import settings
 from orchestration.automation.pending_work import pending_work
+from orchestration.runtime.file_modes import keep_files_private
 from orchestration.runtime.run_state import last_run
 from orchestration.runtime.writer_lock import Holder, writer_busy
 from orchestration.transform.dbt_manifest import manifest_is_stale
@@ -174,13 +175,70 @@ def run(argv: list[str]) -> int:
     return code
 
 
+def rekey(argv: list[str]) -> int:
+    """Build a new warehouse from the landing folder with a new pseudonymization key.
+
+    Every keyed hash changes with the key, so a warehouse cannot be re-keyed in place: the
+    new key ($RW_PSEUDONYMIZATION_KEY) builds a whole new warehouse file from the landing
+    folder, while the old one stays as it was (a run with the new key against it is
+    refused). The swap is one setting: point $RW_WAREHOUSE_PATH at the new file
+    (docs/runbook.md, "Rotating the pseudonymization key").
+    """
+    from orchestration.ingest.key_fingerprint import recorded_fingerprint
+    from orchestration.ingest.load_errors import ConfigurationError
+    from orchestration.ingest.pseudonymize import Pseudonymizer, resolve_key
+    from orchestration.ingest.warehouse import connect
+
+    parser = argparse.ArgumentParser(prog="referral-warehouse rekey")
+    parser.add_argument("--new-warehouse", required=True,
+                        help="the DuckDB file to build with the new key (must not exist)")
+    parser.add_argument("--landing", help="landing folder (default: $RW_LANDING_DIR)")
+    args = parser.parse_args(argv)
+    old, new = Path(settings.warehouse_path()), Path(args.new_warehouse).absolute()
+    if new.exists():
+        print(f"{new} exists: the new warehouse must be a new file")
+        return 2
+    if settings.raw_dataset_dir(new) == settings.raw_dataset_dir(old):
+        print(f"{new} would share the raw datasets folder {settings.raw_dataset_dir(old)} "
+              "with the old warehouse: put it in a folder of its own (and leave "
+              f"{settings.RAW_DATASET_ENV_VAR} unset, or point it elsewhere)")
+        return 2
+    try:
+        fingerprint = Pseudonymizer(resolve_key()[0]).fingerprint
+    except ConfigurationError as error:
+        print(error)
+        return 2
+    if old.exists():
+        with connect(old, read_only=True) as con:
+            previous = recorded_fingerprint(con)
+        if previous == fingerprint:
+            print(f"{old} is already keyed with this key (fingerprint {fingerprint}): set the "
+                  "new key in RW_PSEUDONYMIZATION_KEY first")
+            return 2
+    print(f"re-keying: building {new} from the landing folder with the key of fingerprint "
+          f"{fingerprint}; {old} is left as it is")
+    code = run(["--force", "--warehouse", str(new)]
+               + (["--landing", args.landing] if args.landing else []))
+    if code == 0:
+        print(f"\nre-keyed. Swap: set RW_WAREHOUSE_PATH={new} (and keep the new key in "
+              f"RW_PSEUDONYMIZATION_KEY) for every run, then destroy {old} and the old key "
+              "(docs/runbook.md).")
+    return code
+
+
+COMMANDS = {"run": run, "rekey": rekey}
+
+
 def main() -> None:
     """Dispatch the subcommand."""
+    keep_files_private()  # before anything creates a file: logs, Dagster's home, warehouse
     parser = argparse.ArgumentParser(prog="referral-warehouse",
                                      description="Referral Warehouse command line.")
-    parser.add_argument("command", choices=["run"], help="run: refresh the warehouse")
-    _args, rest = parser.parse_known_args()
-    sys.exit(run(rest))
+    parser.add_argument("command", choices=sorted(COMMANDS),
+                        help="run: refresh the warehouse; rekey: rebuild it with a new "
+                             "pseudonymization key")
+    args, rest = parser.parse_known_args()
+    sys.exit(COMMANDS[args.command](rest))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from orchestration.ingest.pseudonymize import EMAIL, WEB_CLIENT_ID, WEB_USER_ID
 from tests.conftest import load
 
 
@@ -9,12 +10,13 @@ def test_leads_drop_contact_details_and_flag_bad_rows(warehouse, landing,
                                                       pseudonymizer) -> None:
     report = load(warehouse, landing, "crm_intake_leads", pseudonymizer)
     assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (5, 2, 3)
-    assert warehouse.execute("""select lead_id, contact_key, birth_year, postal_code_3,
-        referral_source, referral_source_other, status from raw.crm_intake_leads
-        order by _record_number""").fetchall() == [
-        ("LEAD-1", pseudonymizer("adaeze.okafor@example.net"), 1961, "432", "web", None, "new"),
-        ("LEAD-2", pseudonymizer("alan@example.net"), 1950, "430", "other",
-         "Health fair, downtown", "contacted"),
+    assert warehouse.execute("""select lead_id, contact_key, birth_year, is_aged_90_or_older,
+        postal_code_3, referral_source, has_referral_source_other, status
+        from raw.crm_intake_leads order by _record_number""").fetchall() == [
+        ("LEAD-1", pseudonymizer("adaeze.okafor@example.net", EMAIL), 1961, False, "432", "web",
+         False, "new"),
+        ("LEAD-2", pseudonymizer("alan@example.net", EMAIL), 1950, False, "430", "other", True,
+         "contacted"),  # the free text ("Health fair, downtown") is not loaded, only its flag
     ]
     assert warehouse.execute("""select record_number, reason, detail from raw._quarantine
         order by record_number""").fetchall() == [
@@ -52,17 +54,22 @@ def test_unexpected_column_quarantines_the_file_rows(warehouse, landing, pseudon
          "discard the row until the spec has them)",)]
 
 
-def test_ga4_events_keep_params_and_pull_out_the_lead(warehouse, landing,
-                                                      pseudonymizer) -> None:
+def test_ga4_events_keep_param_names_paths_and_hashed_ids(warehouse, landing,
+                                                         pseudonymizer) -> None:
     report = load(warehouse, landing, "web_ga4_events", pseudonymizer)
     assert (report.rows_read, report.rows_loaded, report.rows_quarantined) == (3, 2, 1)
     rows = warehouse.execute("""select event_name, event_timestamp, ga_session_id, lead_id,
-        form_name, utm_source, utm_medium, utm_campaign, user_key,
-        json_array_length(event_params), page_location
-        from raw.web_ga4_events order by _record_number""").fetchall()
+        form_name, utm_source, utm_medium, utm_campaign, user_key, event_param_keys, page_path,
+        user_pseudo_id from raw.web_ga4_events order by _record_number""").fetchall()
     assert rows[0][:9] == ("session_start", 1767607200123456, 1767607200, None, None,
-                           "google", "cpc", "cardio_q1", pseudonymizer("patient-portal-778"))
+                           "google", "cpc", "cardio_q1",
+                           pseudonymizer("patient-portal-778", WEB_USER_ID))
     assert rows[1][:9] == ("generate_lead", 1767607380000001, 1767607200, "LEAD-1",
                            "referral_request", None, None, None, None)
-    assert rows[1][9] == 4
-    assert rows[1][10].endswith("/forms/referral_request/thank-you")
+    # Names of the parameters, never their values; the path without host or query string.
+    assert rows[1][9] == "ga_session_id,page_location,form_name,lead_id"
+    assert (rows[0][10], rows[1][10]) == ("/services/cardiology",
+                                          "/forms/referral_request/thank-you")
+    assert rows[0][11] == pseudonymizer("1234567890.1767607200", WEB_CLIENT_ID)
+    columns = {c[0] for c in warehouse.execute("describe raw.web_ga4_events").fetchall()}
+    assert not columns & {"geo_city", "event_params", "page_location"}

@@ -87,7 +87,7 @@ def test_a_json_field_of_another_type(action: str, warehouse, landing, pseudonym
     before = _load(duckdb.connect(), landing, "web_ga4_events", DriftPolicy(), pseudonymizer)
     _change_a_type(landing)
     _load(warehouse, landing, "web_ga4_events", DriftPolicy(data_type=action), pseudonymizer)
-    rows = warehouse.execute("""select event_timestamp, event_params is null,
+    rows = warehouse.execute("""select event_timestamp, event_param_keys is null,
         ga_session_id from raw.web_ga4_events order by _record_number""").fetchall()
     reasons = dict(warehouse.execute(
         "select reason, count(*) from raw._quarantine group by 1").fetchall())

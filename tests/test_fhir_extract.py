@@ -7,8 +7,13 @@ import json
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
-from tests.conftest import FIXTURES, load
+from orchestration.ingest.pseudonymize import FHIR_PATIENT_ID, MRN, Pseudonymizer
+from tests.conftest import FIXTURES, TEST_KEY, load
 
+
+def patient(fhir_id: str) -> str:
+    """The keyed hash of a FHIR Patient id under the tests' key."""
+    return Pseudonymizer(TEST_KEY)(fhir_id, FHIR_PATIENT_ID)
 
 @pytest.mark.parametrize(("name", "valid_lines"), [
     ("Patient", 2), ("Practitioner", 2), ("ServiceRequest", 2), ("Encounter", 1)])
@@ -26,9 +31,9 @@ def test_patient_keeps_only_pseudonymized_and_coarse_fields(warehouse, landing,
     assert report.reasons == {"unparseable_json": 1, "wrong_resource_type": 1}
     rows = warehouse.execute("""select patient_key, mrn_key, gender, birth_year, postal_code_3,
         state, _record_number from raw.ehr_patient order by _record_number""").fetchall()
-    assert rows[0] == (pseudonymizer("example"), pseudonymizer("12345"), "male", 1974, "399",
+    assert rows[0] == (patient("example"), pseudonymizer("12345", MRN), "male", 1974, "399",
                        "Vic", 1)
-    assert rows[1][:5] == (pseudonymizer("pat-0000002"), pseudonymizer("M40000014"), "female",
+    assert rows[1][:5] == (patient("pat-0000002"), pseudonymizer("M40000014", MRN), "female",
                            1961, "432")
     columns = [r[0] for r in warehouse.execute(
         "select column_name from information_schema.columns where table_name = 'ehr_patient'"
@@ -59,13 +64,13 @@ def test_service_request_references_and_types(warehouse, landing, pseudonymizer)
                performer_type_code, location_reference, coverage_id, referral_source_code,
                cast(authored_at as varchar), version_id, reason_codes->>'$[0].coding[0].code'
         from raw.ehr_service_request order by _record_number""").fetchall()
-    assert first == ("ref-0000001", "completed", "REF-0000001", pseudonymizer("example"),
+    assert first == ("ref-0000001", "completed", "REF-0000001", patient("example"),
                      "Practitioner/prac-000002", "Practitioner/example",
                      "Organization/org-00002", "207RC0000X", "Location/loc-card01", "cov-1",
                      "physician", "2026-01-05 14:30:00+00", "2", "49601007")
     # An absolute reference still resolves to the same pseudonymized patient; a date-only
     # authoredOn is midnight UTC; a self-referral has no requester.
-    assert second[:7] == ("ref-0000002", "active", None, pseudonymizer("pat-0000002"), None,
+    assert second[:7] == ("ref-0000002", "active", None, patient("pat-0000002"), None,
                           "Organization/org-00009", None)
     assert second[10:12] == ("self_referral", "2026-01-07 00:00:00+00")
     details = dict(warehouse.execute(
@@ -85,7 +90,7 @@ def test_encounter_based_on_referral(warehouse, landing, pseudonymizer) -> None:
     load(warehouse, landing, "ehr_encounter", pseudonymizer)
     assert warehouse.execute("""select encounter_id, status, class_code,
         based_on_service_request_id, patient_key from raw.ehr_encounter""").fetchall() == [
-        ("example", "in-progress", "IMP", "ref-0000001", pseudonymizer("example"))]
+        ("example", "in-progress", "IMP", "ref-0000001", patient("example"))]
 
 
 def test_manifest_entries_for_other_types_are_ignored(warehouse, landing,

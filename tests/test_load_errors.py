@@ -154,12 +154,54 @@ def test_base64_key_of_32_random_bytes_is_accepted() -> None:
     assert resolve_key({"RW_PSEUDONYMIZATION_KEY": key}) == (key, False)
 
 
-def test_keyed_hash_depends_on_the_key(pseudonymizer) -> None:
+def test_keyed_hash_depends_on_the_key_and_the_kind_of_identifier(pseudonymizer) -> None:
+    import hashlib
+    import hmac
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    from orchestration.ingest.pseudonymize import (
+        DERIVATION_LABEL,
+        IDENTIFIER_TYPES,
+        MRN,
+        WEB_CLIENT_ID,
+        Pseudonymizer,
+    )
+    from tests.conftest import TEST_KEY
+
+    assert pseudonymizer("12345", MRN) == pseudonymizer("12345", MRN)
+    assert pseudonymizer("12345", MRN) != Pseudonymizer("another-key-0123456789")("12345", MRN)
+    assert len(pseudonymizer("12345", MRN)) == 32 and pseudonymizer(None, MRN) is None
+    # One derived key per kind: the same string hashes differently as an MRN and a web id.
+    assert len({pseudonymizer("12345", kind) for kind in IDENTIFIER_TYPES}) == len(
+        IDENTIFIER_TYPES)
+    # The derivation is RFC 5869 HKDF-SHA256 with the kind as label, then HMAC-SHA256.
+    mrn_key = HKDF(hashes.SHA256(), 32, None, (DERIVATION_LABEL + MRN).encode()).derive(
+        TEST_KEY.encode())
+    assert pseudonymizer("12345", MRN) == hmac.new(mrn_key, b"12345",
+                                                   hashlib.sha256).hexdigest()[:32]
+    assert pseudonymizer.fingerprint != Pseudonymizer("another-key-0123456789").fingerprint
+    assert TEST_KEY not in pseudonymizer.fingerprint and len(pseudonymizer.fingerprint) == 16
+    with pytest.raises(ValueError, match="unknown identifier type"):
+        pseudonymizer("12345", "phone")
+    assert WEB_CLIENT_ID in IDENTIFIER_TYPES
+
+
+def test_a_load_with_another_key_is_refused_naming_both_fingerprints(warehouse, landing,
+                                                                     pseudonymizer) -> None:
     from orchestration.ingest.pseudonymize import Pseudonymizer
 
-    assert pseudonymizer("12345") == pseudonymizer("12345")
-    assert pseudonymizer("12345") != Pseudonymizer("another-key-0123456789")("12345")
-    assert len(pseudonymizer("12345")) == 32 and pseudonymizer(None) is None
+    load(warehouse, landing, "crm_intake_leads", pseudonymizer)
+    loaded = warehouse.execute("select count(*) from raw.crm_intake_leads").fetchone()
+    other = Pseudonymizer("another-key-0123456789abcdef")
+    with pytest.raises(ConfigurationError) as refused:
+        load(warehouse, landing, "web_ga4_events", other)
+    message = str(refused.value)
+    assert pseudonymizer.fingerprint in message and other.fingerprint in message
+    assert "referral-warehouse rekey" in message
+    assert warehouse.execute("select count(*) from raw.crm_intake_leads").fetchone() == loaded
+    assert load(warehouse, landing, "web_ga4_events", pseudonymizer).rows_loaded == 2
 
 
 def test_landing_paths_are_relative_in_the_warehouse(warehouse, landing,

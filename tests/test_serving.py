@@ -132,3 +132,33 @@ def test_dbt_docs_are_regenerated_when_the_catalog_changes_not_the_rows(warehous
     assert docs_fingerprint(warehouse) != added
     warehouse.execute("create view marts.v as select 1 as one")
     assert docs_fingerprint(warehouse) not in {first, added}
+
+
+@pytest.mark.parametrize("attack", [
+    "/dbt_docs/%2e%2e/referral_marts.duckdb", "/dbt_docs/%2E%2E/parquet/fct_referrals.parquet",
+    "/dbt_docs/%252e%252e/referral_marts.duckdb", "/dbt_docs/..%2freferral_marts.duckdb",
+    "/data_docs/%2e%2e%2f%2e%2e%2fwarehouse.duckdb", "/dbt_docs/../referral_marts.duckdb",
+    "/dbt_docs/outside/secret.txt", "/referral_marts.duckdb", "/parquet/fct_referrals.parquet",
+])
+def test_the_docs_server_serves_only_the_docs_folders(warehouse, tmp_path, attack) -> None:
+    import urllib.error
+    import urllib.request
+
+    from dashboard import docs_server
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<html>docs</html>")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "secret.txt").write_text("not documentation")
+    (site / "outside").symlink_to(elsewhere)  # a link inside the docs that leads out of them
+    serving = tmp_path / "serving"
+    publish(warehouse, serving, "run-1", docs_site=site, data_docs_site=site)
+    base = docs_server.start(serving)
+    for page in ("/dbt_docs/index.html", "/data_docs/index.html"):
+        with urllib.request.urlopen(base + page, timeout=10) as answer:
+            assert answer.status == 200 and b"docs" in answer.read()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(base + attack, timeout=10)
+    assert refused.value.code == 404

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from orchestration.ingest.pseudonymize import MRN
 from orchestration.ingest.readers.hl7_reader import hl7_timestamp_to_iso, split_messages
 from tests.conftest import load
 
@@ -31,7 +32,7 @@ def test_siu_messages_load_with_fields_from_the_right_positions(warehouse, landi
                cast(message_at as varchar)
         from raw.scheduling_siu_messages where _record_number = 1""").fetchone()
     assert booked == ("MSG0001", "S12", "APT100", "REF-0000001", "2026-01-20 19:00:00+00",
-                      "2026-01-20 19:30:00+00", 30, "Booked", pseudonymizer("12345"), 1974,
+                      "2026-01-20 19:30:00+00", 30, "Booked", pseudonymizer("12345", MRN), 1974,
                       "M", "399", "1234567893", "CARD01", "NP-CARD", "2026-01-05 14:15:00+00")
     rows = warehouse.execute("""select message_control_id, trigger_event, filler_status_code,
         cast(slot_start_at as varchar) from raw.scheduling_siu_messages

@@ -18,6 +18,7 @@ from orchestration import settings
 from orchestration.ingest.pseudonymize import DEMO_ENV_VAR, Pseudonymizer, resolve_key
 from orchestration.ingest.raw_datasets import RawDatasets
 from orchestration.ingest.warehouse import connect
+from orchestration.runtime.file_modes import keep_files_private
 from orchestration.runtime.recovery import recover_from_dead_writer
 from orchestration.runtime.writer_lock import Holder, WriterLock
 
@@ -42,6 +43,7 @@ class WarehouseResource(dg.ConfigurableResource):
     @contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator:
         """Hold the writer lock for the whole run; recover from a writer that died."""
+        keep_files_private()  # before the run writes anything (docs/privacy.md)
         run = context.run
         if run is None:  # outside a run (a sensor, a direct call): nothing to serialize
             yield self

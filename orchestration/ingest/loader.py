@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.ingest.entities.entity_spec import DRIFT_REASONS, EntitySpec
+from orchestration.ingest.key_fingerprint import check_key
 from orchestration.ingest.landing import LandingFile, discover
 from orchestration.ingest.load_errors import SourceFileError
 from orchestration.ingest.pseudonymize import Pseudonymizer
@@ -102,6 +103,7 @@ def load_entity(con: duckdb.DuckDBPyConnection, spec: EntitySpec, landing: Path,
     if raw_datasets is not None:
         raw_datasets.sweep(con, spec.table)
         raw_datasets.ensure_schema_file(con, spec.table)
+    check_key(con, pseudonymizer, run_id)  # another key would break every join: refused
     pseudonymizer.register(con)
     report = LoadReport(spec, run_id)
     known = known_hashes(con)
@@ -330,7 +332,7 @@ def _classify_sql(spec: EntitySpec) -> str:
             details.append(f"when {bad} then '{column.name} is not a valid {column.sql_type}'")
         value = f"try_cast({name} as {column.sql_type})"
         if column.pseudonymize:
-            value = f"pseudonymize({name})"
+            value = f"pseudonymize('{column.pseudonymize}', {name})"
         casts.append(f"{value} as {name}")
     # Drift the policy discards with its row is quarantined like any unreadable record.
     for kind, reason in DRIFT_REASONS.items():

@@ -1,9 +1,17 @@
-"""Keyed hashing of patient identifiers, applied before anything reaches the warehouse.
+"""Keyed hashing of patient and visitor identifiers, applied before anything reaches the warehouse.
 
 HMAC-SHA256 with a secret key: the same identifier always maps to the same key (so joins
 work across sources), but without the secret nobody can recompute the mapping from a list of
 MRNs. The key comes from an environment variable; only demo mode, meant for generated data,
 may fall back to a published demo key.
+
+Each kind of identifier (an MRN, a FHIR Patient id, an e-mail address, a web client id, …)
+is hashed with its own key, derived from the one secret with HKDF (RFC 5869) and the kind's
+name as label: an MRN and a web client id that happen to be the same string never get the
+same hash, and a hash of one kind cannot be tried against another. Columns that join name the
+same kind. A fingerprint of the secret (derived the same way, one-way) is stored in the
+warehouse, so a run with another key is refused instead of silently breaking every join
+(orchestration/ingest/key_fingerprint.py).
 """
 
 from __future__ import annotations
@@ -13,9 +21,13 @@ import hmac
 import math
 import os
 import string
+from functools import cache, lru_cache
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from orchestration.ingest.load_errors import ConfigurationError
 
@@ -30,6 +42,19 @@ _ALPHABETS = (  # character classes a key may draw from, with their sizes
     (frozenset(string.ascii_uppercase), 26),
 )
 _HEX = (frozenset("0123456789abcdef"), frozenset("0123456789ABCDEF"))
+DERIVATION_LABEL = "referral-warehouse pseudonym v1: "
+FINGERPRINT_LABEL = "referral-warehouse key fingerprint v1"
+
+# The kinds of identifier hashed, each with its own derived key. Columns that join one
+# another name the same kind (an EHR Patient's mrn_key and scheduling's patient_mrn_key).
+FHIR_PATIENT_ID = "fhir_patient_id"   # a FHIR Patient's logical id (references join it)
+MRN = "mrn"                           # the medical record number (PID-3, identifier type MR)
+PATIENT_IDENTIFIER = "patient_identifier"  # system|value of a business identifier (NHS number)
+EMAIL = "email"                       # an intake lead's e-mail address
+WEB_USER_ID = "web_user_id"           # GA4 user_id set by the site (a portal login)
+WEB_CLIENT_ID = "web_client_id"       # GA4 user_pseudo_id, the CRM lead's ga_client_id
+IDENTIFIER_TYPES = (FHIR_PATIENT_ID, MRN, PATIENT_IDENTIFIER, EMAIL, WEB_USER_ID,
+                    WEB_CLIENT_ID)
 
 
 def key_entropy_bits(key: str) -> float:
@@ -91,27 +116,69 @@ def resolve_key(environ: dict[str, str] | None = None) -> tuple[str, bool]:
         "generated demo data only.")
 
 
+def derive_key(secret: bytes, label: str, length: int = 32) -> bytes:
+    """Return the key for one label: HKDF-SHA256 of the secret, the label as `info`."""
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None,
+                info=label.encode("utf-8")).derive(secret)
+
+
 class Pseudonymizer:
-    """Maps identifiers to keyed hashes; registers itself as a DuckDB function."""
+    """Maps identifiers to keyed hashes, one derived key per kind; a DuckDB function."""
 
     def __init__(self, key: str) -> None:
-        self._key = key.encode("utf-8")
+        self._secret = key.encode("utf-8")
+        self._keys = cache(self._key_for)
+        # Identifiers repeat (a patient in every resource, a browser in every event).
+        self._hash = lru_cache(maxsize=1 << 18)(self._hash_once)
 
-    def __call__(self, value: str | None) -> str | None:
+    def _key_for(self, identifier_type: str) -> bytes:
+        if identifier_type not in IDENTIFIER_TYPES:
+            raise ValueError(f"unknown identifier type {identifier_type!r}; "
+                             f"one of {', '.join(IDENTIFIER_TYPES)}")
+        return derive_key(self._secret, DERIVATION_LABEL + identifier_type)
+
+    @property
+    def fingerprint(self) -> str:
+        """Return a one-way fingerprint of the secret (16 hex digits) to recognise it by."""
+        return derive_key(self._secret, FINGERPRINT_LABEL, 8).hex()
+
+    def __call__(self, value: str | None, identifier_type: str) -> str | None:
         """Return the keyed hash of one identifier (first 32 hex digits of HMAC-SHA256)."""
         if value is None:
             return None
-        digest = hmac.new(self._key, value.encode("utf-8"), hashlib.sha256)
-        return digest.hexdigest()[:32]
+        return self._hash(value, identifier_type)
 
-    def _arrow(self, values: pa.Array) -> pa.Array:
-        return pa.array([self(v) for v in values.to_pylist()], type=pa.string())
+    def _hash_once(self, value: str, identifier_type: str) -> str:
+        key = self._keys(identifier_type)
+        return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+    def _arrow(self, identifier_types: pa.Array, values: pa.Array) -> pa.Array:
+        """Hash a vector: each distinct (kind, value) once (a web client id repeats per event)."""
+        kinds = pc.unique(identifier_types).to_pylist()
+        if len(kinds) != 1:  # never in the loader's SQL (a constant kind per column)
+            return pa.array([self(v, k) for k, v in zip(identifier_types.to_pylist(),
+                                                         values.to_pylist(), strict=True)],
+                            type=pa.string())
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        encoded = pc.dictionary_encode(values)
+        hashed = pa.array([self(v, kinds[0]) for v in encoded.dictionary.to_pylist()],
+                          type=pa.string())
+        return pc.take(hashed, encoded.indices)
 
     def register(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Make `pseudonymize(varchar)` available in SQL on this connection (replacing any)."""
-        try:
-            con.remove_function("pseudonymize")
-        except duckdb.InvalidInputException:
-            pass  # not registered yet on this connection
-        con.create_function("pseudonymize", self._arrow, [duckdb.sqltype("VARCHAR")],
-                            duckdb.sqltype("VARCHAR"), type="arrow", side_effects=False)
+        """Make `pseudonymize(type, value)` available in SQL on this connection (replacing any).
+
+        The Python function is registered under a name of its own key's fingerprint, once per
+        connection, and `pseudonymize` is a macro pointing at it: a macro can be replaced,
+        while DuckDB may keep a removed two-argument Python function in its catalog.
+        """
+        function = f"pseudonymize_{self.fingerprint}"
+        registered = con.execute("select count(*) from duckdb_functions() "
+                                 "where function_name = ?", [function]).fetchone()[0]
+        if not registered:
+            varchar = duckdb.sqltype("VARCHAR")
+            con.create_function(function, self._arrow, [varchar, varchar], varchar,
+                                type="arrow", side_effects=False)
+        con.execute(f"create or replace temp macro pseudonymize(identifier_type, identifier) "
+                    f"as {function}(identifier_type, identifier)")

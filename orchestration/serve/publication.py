@@ -100,7 +100,7 @@ def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, run_id: str,
     counts = _write_database_and_parquet(con, building, tables, run_id)
     for site, name in ((docs_site, DOCS_LINK), (data_docs_site, DATA_DOCS_LINK)):
         if site is not None and site.is_dir():
-            shutil.copytree(site, building / name)
+            shutil.copytree(site, building / name, symlinks=True)  # never what a link points to
     final = publications / run_id
     if final.exists():  # the same run published before (a re-executed step): replace it
         shutil.rmtree(final)

@@ -8,6 +8,8 @@ only to be pseudonymized or generalized, never loaded as they are); the CSV read
 from __future__ import annotations
 
 from orchestration.ingest.entities.entity_spec import CRM_CSV, Column, DriftPolicy, EntitySpec
+from orchestration.ingest.entities.safe_harbor import aged_90_or_older, birth_year, zip3
+from orchestration.ingest.pseudonymize import EMAIL, WEB_CLIENT_ID
 
 
 def _col(name: str, sql_type: str = "VARCHAR", required: bool = False, **kw: object) -> Column:
@@ -44,7 +46,13 @@ CRM_ENTITIES: tuple[EntitySpec, ...] = (
             _col("activity_id", required=True), _col("activity_date", "DATE", True),
             _col("activity_type"), _col("liaison_owner"), _col("practice_id"),
             _col("provider_npi"), _col("duration_minutes", "INTEGER"), _col("status"),
-            _col("subject"), MODIFIED),
+            Column("has_subject", "nullif(trim(\"subject\"), '') is not null", "BOOLEAN",
+                   description="Whether the activity has a subject; its free text is not "
+                               "loaded."),
+            MODIFIED,
+            source_columns=(
+                "activity_id", "activity_date", "activity_type", "liaison_owner", "practice_id",
+                "provider_npi", "duration_minutes", "status", "subject", "last_modified_at")),
     _entity("campaigns", "Marketing campaigns with channel, UTM tags, dates and budget.",
             _col("campaign_id", required=True), _col("campaign_name"), _col("channel"),
             _col("utm_source"), _col("utm_medium"), _col("utm_campaign"),
@@ -57,13 +65,24 @@ CRM_ENTITIES: tuple[EntitySpec, ...] = (
             _col("impressions", "BIGINT"), _col("clicks", "BIGINT"), MODIFIED),
     _entity("intake_leads", "Intake leads; contact details pseudonymized or dropped.",
             _col("lead_id", required=True), _col("created_at", "TIMESTAMPTZ", True),
-            Column("contact_key", "lower(trim(\"email\"))", pseudonymize=True,
+            Column("contact_key", "lower(trim(\"email\"))", pseudonymize=EMAIL,
                    description="Keyed hash of the lead's e-mail address."),
-            Column("birth_year", "left(\"date_of_birth\", 4)", "INTEGER"),
-            Column("postal_code_3", "left(\"postal_code\", 3)"),
-            _col("referral_source"), _col("referral_source_other"),
+            Column("birth_year", birth_year('"date_of_birth"'), "INTEGER",
+                   description="Year of birth; null for the 90 or older (Safe Harbor)."),
+            Column("is_aged_90_or_older", aged_90_or_older('"date_of_birth"'), "BOOLEAN",
+                   description="Safe Harbor's one category for ages over 89."),
+            Column("postal_code_3", zip3('"postal_code"'),
+                   description="First 3 digits of the ZIP code; 000 for the restricted areas."),
+            _col("referral_source"),
+            Column("has_referral_source_other",
+                   "nullif(trim(\"referral_source_other\"), '') is not null", "BOOLEAN",
+                   description="Whether the lead named an 'other' source; the free text is "
+                               "not loaded."),
             _col("referring_provider_npi"), _col("campaign_id"), _col("utm_campaign"),
-            _col("ga_client_id"), _col("specialty_requested"), _col("status"),
+            Column("ga_client_id", "\"ga_client_id\"", pseudonymize=WEB_CLIENT_ID,
+                   description="Keyed hash of the web client id; joins to GA4's "
+                               "user_pseudo_id."),
+            _col("specialty_requested"), _col("status"),
             _col("converted_referral_id"), _col("converted_at", "TIMESTAMPTZ"), MODIFIED,
             source_columns=(
                 "lead_id", "created_at", "first_name", "last_name", "phone", "email",

@@ -2,14 +2,18 @@
 
 An `EntitySpec` names the raw table, where its files live, how they are parsed, and the
 columns kept. A column is declared by the expression that pulls its text out of a record,
-the SQL type it must cast to, whether it is required, and whether it is a patient identifier
-to pseudonymize. Direct identifiers that are not needed (names, MRNs, phones, street
-addresses, full birth dates) are simply never declared, so they never reach the warehouse.
+the SQL type it must cast to, whether it is required, and, for an identifier of a patient or
+a site visitor, which kind of identifier it is, so that it is stored only as that kind's keyed
+hash (orchestration/ingest/pseudonymize.py). Direct identifiers that are not needed (names,
+MRNs, phones, street addresses, full birth dates) are simply never declared, so they never
+reach the warehouse.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from orchestration.ingest.pseudonymize import IDENTIFIER_TYPES
 
 # What every raw table holds beside its declared columns: where each row came from, when and
 # by which run it was loaded (orchestration/ingest/warehouse.py makes the tables).
@@ -50,12 +54,19 @@ class Column:
     expression: str
     sql_type: str = "VARCHAR"
     required: bool = False
-    pseudonymize: bool = False
+    # The kind of identifier (pseudonymize.IDENTIFIER_TYPES) this column holds: stored only as
+    # its keyed hash. Empty: not an identifier, stored as it is.
+    pseudonymize: str = ""
     description: str = ""
     # JSON sources: the path the column reads and the JSON type it must have when present
     # (a feed that changes a field's type is quarantined, never loaded as silent NULLs).
     json_path: str | None = None
     json_type: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.pseudonymize and self.pseudonymize not in IDENTIFIER_TYPES:
+            raise ValueError(f"column {self.name}: pseudonymize names a kind of identifier "
+                             f"({', '.join(IDENTIFIER_TYPES)}), not {self.pseudonymize!r}")
 
 
 # What a load does with a record that does not fit its entity's contract, in dlt's words

@@ -9,7 +9,9 @@ id and pseudonymized; everything else a Patient carries that identifies a person
 from __future__ import annotations
 
 from orchestration.ingest.entities.entity_spec import FHIR_NDJSON, Column, DriftPolicy, EntitySpec
+from orchestration.ingest.entities.safe_harbor import aged_90_or_older, birth_year, zip3
 from orchestration.ingest.entities.site_config import identifier_systems
+from orchestration.ingest.pseudonymize import FHIR_PATIENT_ID, MRN, PATIENT_IDENTIFIER
 
 NPI_SYSTEM = "http://hl7.org/fhir/sid/us-npi"
 EXT_BASE = "https://referral-warehouse.dev/fhir/StructureDefinition"
@@ -177,6 +179,11 @@ def extension(url: str, value_path: str) -> str:
 
 
 PATIENT_KEY = "patient_key"
+
+
+def patient_key(reference: str) -> Column:
+    """The keyed hash of the FHIR Patient id a reference names: joins to the Patient's own."""
+    return Column(PATIENT_KEY, reference, pseudonymize=FHIR_PATIENT_ID)
 PRACTITIONER = ("Practitioner", "PractitionerRole")
 ORGANIZATION = ("Organization",)
 LOCATION = ("Location",)
@@ -188,7 +195,7 @@ OWNER = PERFORMER
 def _common(resource: str) -> tuple[Column, ...]:
     if resource == "patient":
         # The Patient's own id is an identifier of the person: only its keyed hash is kept.
-        key = Column(PATIENT_KEY, text("id"), required=True, pseudonymize=True,
+        key = Column(PATIENT_KEY, text("id"), required=True, pseudonymize=FHIR_PATIENT_ID,
                      description="Keyed hash of the Patient id; joins to every patient_key.")
     else:
         key = Column(f"{resource}_id", text("id"), required=True,
@@ -218,15 +225,20 @@ def _spec(resource_type: str, name: str, description: str, *columns: Column) -> 
 FHIR_ENTITIES: tuple[EntitySpec, ...] = (
     _spec("Patient", "patient", "Patients, pseudonymized: keyed hashes of the FHIR id and "
           "MRN, sex, birth year and 3-digit ZIP only.",
-          Column("mrn_key", identifier_of_type("MR"), pseudonymize=True,
+          Column("mrn_key", identifier_of_type("MR"), pseudonymize=MRN,
                  description="Keyed hash of the MRN; joins to scheduling's patient_mrn_key."),
           Column("patient_identifier_key", identifier_of_kind("patient", with_system=True),
-                 pseudonymize=True,
+                 pseudonymize=PATIENT_IDENTIFIER,
                  description="Keyed hash of system|value of the patient's first identifier of "
                              "the site's patient systems (references by identifier join it)."),
           Column("gender", text("gender")),
-          Column("birth_year", "left(doc->>'$.birthDate', 4)", "INTEGER"),
-          Column("postal_code_3", "left(doc->>'$.address[0].postalCode', 3)"),
+          Column("birth_year", birth_year("doc->>'$.birthDate'"), "INTEGER",
+                 description="Year of birth; null for the 90 or older (Safe Harbor)."),
+          Column("is_aged_90_or_older", aged_90_or_older("doc->>'$.birthDate'"), "BOOLEAN",
+                 description="Safe Harbor's one category for ages over 89."),
+          Column("postal_code_3", zip3("doc->>'$.address[0].postalCode'"),
+                 description="First 3 digits of the ZIP code; 000 for the restricted areas "
+                             "(seeds/restricted_zip3.csv)."),
           Column("state", text("address[0].state")),
           Column("is_active", text("active"), "BOOLEAN")),
     _spec("Practitioner", "practitioner", "Clinicians with their NPI and primary taxonomy.",
@@ -274,7 +286,7 @@ FHIR_ENTITIES: tuple[EntitySpec, ...] = (
           Column("managing_organization_id",
                  ref_id("managingOrganization.reference", "Organization"))),
     _spec("Coverage", "coverage", "Insurance coverage with its payer class (PHDSC typology).",
-          Column(PATIENT_KEY, ref_id("beneficiary.reference", "Patient"), pseudonymize=True),
+          patient_key(ref_id("beneficiary.reference", "Patient")),
           Column("status", text("status")),
           Column("payer_class_code", text("type.coding[0].code")),
           Column("payer_class_display", text("type.coding[0].display")),
@@ -297,9 +309,9 @@ FHIR_ENTITIES: tuple[EntitySpec, ...] = (
           Column("code_tokens", coding_tokens("code")),
           Column("performer_type_tokens", coding_tokens("performerType")),
           Column("authored_at", text("authoredOn"), "TIMESTAMPTZ"),
-          Column(PATIENT_KEY, ref_id("subject.reference", "Patient"), pseudonymize=True),
+          patient_key(ref_id("subject.reference", "Patient")),
           Column("patient_identifier_key", reference_identifier("subject", "patient"),
-                 pseudonymize=True,
+                 pseudonymize=PATIENT_IDENTIFIER,
                  description="Keyed hash of system|value when the subject is named by "
                              "identifier only."),
           Column("requester_reference", reference_key("requester", REQUESTER),
@@ -326,9 +338,9 @@ FHIR_ENTITIES: tuple[EntitySpec, ...] = (
                  description="The focus named by identifier only (an e-RS UBRN)."),
           Column("based_on_service_request_id",
                  ref_id("basedOn[0].reference", "ServiceRequest")),
-          Column(PATIENT_KEY, ref_id("for.reference", "Patient"), pseudonymize=True),
+          patient_key(ref_id("for.reference", "Patient")),
           Column("patient_identifier_key", reference_identifier("for", "patient"),
-                 pseudonymize=True),
+                 pseudonymize=PATIENT_IDENTIFIER),
           Column("owner_reference", reference_key("owner", OWNER),
                  description="Who is to act on the request: the receiving party."),
           Column("requester_reference", reference_key("requester", REQUESTER)),
@@ -349,7 +361,7 @@ FHIR_ENTITIES: tuple[EntitySpec, ...] = (
                  ref_id("basedOn[0].reference", "ServiceRequest")),
           Column("second_based_on_service_request_id",
                  ref_id("basedOn[1].reference", "ServiceRequest")),
-          Column(PATIENT_KEY, participant_patient_id(), pseudonymize=True),
+          patient_key(participant_patient_id()),
           Column("practitioner_reference", participant_reference(PRACTITIONER)),
           Column("location_reference", participant_reference(LOCATION)),
           Column("service_type_code", text("serviceType[0].coding[0].code")),
@@ -368,7 +380,7 @@ FHIR_ENTITIES: tuple[EntitySpec, ...] = (
           Column("status", text("status")),
           Column("class_code", text("class.code")),
           Column("type_code", text("type[0].coding[0].code")),
-          Column(PATIENT_KEY, ref_id("subject.reference", "Patient"), pseudonymize=True),
+          patient_key(ref_id("subject.reference", "Patient")),
           Column("based_on_service_request_id", ref_id("basedOn[0].reference", "ServiceRequest")),
           Column("practitioner_reference",
                  reference_key("participant[0].individual", PRACTITIONER)),
@@ -382,7 +394,7 @@ FHIR_ENTITIES: tuple[EntitySpec, ...] = (
           Column("status", text("status")),
           Column("category_code", text("category[0].coding[0].code")),
           Column("based_on_service_request_id", ref_id("basedOn[0].reference", "ServiceRequest")),
-          Column(PATIENT_KEY, ref_id("subject.reference", "Patient"), pseudonymize=True),
+          patient_key(ref_id("subject.reference", "Patient")),
           Column("encounter_id", ref_id("encounter.reference", "Encounter")),
           Column("sender_practitioner_id", ref_id("sender.reference", "Practitioner")),
           Column("recipient_practitioner_id",
@@ -392,7 +404,7 @@ FHIR_ENTITIES: tuple[EntitySpec, ...] = (
           Column("status", text("status")),
           Column("use", text("use")),
           Column("type_code", text("type.coding[0].code")),
-          Column(PATIENT_KEY, ref_id("patient.reference", "Patient"), pseudonymize=True),
+          patient_key(ref_id("patient.reference", "Patient")),
           Column("encounter_id", ref_id("item[0].encounter[0].reference", "Encounter")),
           Column("provider_practitioner_id", ref_id("provider.reference", "Practitioner")),
           Column("coverage_id", ref_id("insurance[0].coverage.reference", "Coverage")),

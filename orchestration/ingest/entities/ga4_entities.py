@@ -1,17 +1,30 @@
 """GA4 BigQuery-export events (NDJSON, one `events_YYYYMMDD` file per day).
 
-`event_params` stays JSON in the raw table (staging unnests it); the fields the funnel needs
-most often (page location, session id, lead id) are also pulled out here.
+The fields the funnel needs (page path, session id, lead id, form name) are pulled out of
+`event_params` here; the rest of it is not loaded, only the names of its keys: a parameter's
+value can carry what a visitor typed (a search term, a form field) or a URL with one in its
+query string (docs/privacy.md). For the same reason a page's address is kept as its path
+only, without scheme, host, query string or fragment; the browser's client id
+(`user_pseudo_id`) is stored as its keyed hash, like the CRM lead's copy of it, so the two
+still join; and the city, a geographic unit smaller than a state, is not loaded.
 """
 
 from __future__ import annotations
 
 from orchestration.ingest.entities.entity_spec import GA4_NDJSON, Column, DriftPolicy, EntitySpec
+from orchestration.ingest.pseudonymize import WEB_CLIENT_ID, WEB_USER_ID
 
 
 def _param(key: str, kind: str = "string_value") -> str:
     return (f"list_filter(try_cast(doc->'$.event_params' as json[]), "
             f"lambda p: p->>'key' = '{key}')[1]->>'$.value.{kind}'")
+
+
+def url_path(url: str) -> str:
+    """SQL for a URL's path alone: no scheme, host, query string or fragment ('/' for none)."""
+    without_origin = f"regexp_replace({url}, '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*', '')"
+    return (f"case when {url} is null then null else coalesce(nullif("
+            f"regexp_replace({without_origin}, '[?#].*$', ''), ''), '/') end")
 
 
 # Google adds fields to the BigQuery export over time; the reader reads the declared paths
@@ -28,13 +41,20 @@ GA4_ENTITY = EntitySpec(
         Column("event_timestamp", "doc->>'$.event_timestamp'", "BIGINT", required=True,
                description="Microseconds since the Unix epoch (UTC)."),
         Column("event_name", "doc->>'$.event_name'", required=True),
-        Column("user_pseudo_id", "doc->>'$.user_pseudo_id'"),
-        Column("user_key", "doc->>'$.user_id'", pseudonymize=True,
+        Column("user_pseudo_id", "doc->>'$.user_pseudo_id'", pseudonymize=WEB_CLIENT_ID,
+               description="Keyed hash of GA4's browser client id; joins to the CRM lead's "
+                           "ga_client_id."),
+        Column("user_key", "doc->>'$.user_id'", pseudonymize=WEB_USER_ID,
                description="Keyed hash of GA4 user_id, when the site sets one."),
-        Column("event_params", "json(doc->'$.event_params')", "JSON",
+        Column("event_param_keys",
+               "array_to_string(list_transform(try_cast(doc->'$.event_params' as json[]), "
+               "lambda p: p->>'key'), ',')",
                json_path="$.event_params", json_type="ARRAY",
-               description="GA4's repeated key/value record: an array (an object is drift)."),
-        Column("page_location", _param("page_location")),
+               description="The keys of GA4's event_params, comma-separated; their values are "
+                           "not loaded (an array; an object is drift)."),
+        Column("page_path", url_path(_param("page_location")),
+               description="The path of the page's URL, without host, query string or "
+                           "fragment."),
         Column("ga_session_id", _param("ga_session_id", "int_value"), "BIGINT"),
         Column("lead_id", _param("lead_id")),
         Column("form_name", _param("form_name")),
@@ -47,7 +67,6 @@ GA4_ENTITY = EntitySpec(
         Column("device_category", "doc->>'$.device.category'"),
         Column("geo_country", "doc->>'$.geo.country'"),
         Column("geo_region", "doc->>'$.geo.region'"),
-        Column("geo_city", "doc->>'$.geo.city'"),
         Column("platform", "doc->>'$.platform'"),
         Column("stream_id", "doc->>'$.stream_id'"),
     ),

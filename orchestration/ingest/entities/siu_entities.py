@@ -7,6 +7,8 @@ Each column's expression names a field the HL7 reader splits out
 from __future__ import annotations
 
 from orchestration.ingest.entities.entity_spec import HL7_SIU, Column, DriftPolicy, EntitySpec
+from orchestration.ingest.entities.safe_harbor import aged_90_or_older, birth_year, zip3
+from orchestration.ingest.pseudonymize import MRN
 
 # HL7 v2 fields are positional and a receiver ignores what it does not read (fields,
 # components, segments): extra ones cost nothing. Values are text; a declared field that
@@ -40,11 +42,14 @@ SIU_ENTITY = EntitySpec(
         Column("slot_end_at", "coalesce(tq1_8, sch_11_5)", "TIMESTAMPTZ"),
         Column("filler_status_code", "sch_25"),
         Column("referral_id", "sch_26", description="SCH-26 placer order number: the referral."),
-        Column("patient_mrn_key", "pid_3", pseudonymize=True,
+        Column("patient_mrn_key", "pid_3", pseudonymize=MRN,
                description="Keyed hash of PID-3 (MRN); joins to the EHR patient's mrn_key."),
-        Column("patient_birth_year", "left(pid_7, 4)", "INTEGER"),
+        Column("patient_birth_year", birth_year("pid_7"), "INTEGER",
+               description="Year of birth (PID-7); null for the 90 or older (Safe Harbor)."),
+        Column("patient_is_aged_90_or_older", aged_90_or_older("pid_7"), "BOOLEAN",
+               description="Safe Harbor's one category for ages over 89."),
         Column("patient_sex", "pid_8"),
-        Column("patient_postal_code_3", "left(pid_11_5, 3)"),
+        Column("patient_postal_code_3", zip3("pid_11_5")),
         Column("provider_npi", "aip_3"),
         Column("provider_family_name", "aip_3_2"),
         Column("provider_given_name", "aip_3_3"),

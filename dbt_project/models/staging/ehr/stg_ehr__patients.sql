@@ -14,6 +14,7 @@ final as (
         patient_identifier_key,
         gender,
         birth_year,
+        is_aged_90_or_older,
         postal_code_3,
         state,
         is_active

@@ -38,7 +38,7 @@ final as (
         end as session_id,
         user_pseudo_id is not null as has_analytics_consent,
         ga_session_id,
-        page_location,
+        page_path,
         lead_id,
         form_name,
         utm_source,
@@ -49,7 +49,6 @@ final as (
         traffic_source_name as first_touch_campaign,
         device_category,
         geo_region,
-        geo_city,
         _loaded_at as loaded_at,
         cast(_loaded_at as date) as loaded_date
 
