@@ -1,4 +1,4 @@
-"""Reading the serving copy for the dashboard, and the small-number rule for health data.
+"""Reading the operational copy for the dashboard, and the small-number rule for health data.
 
 Every number shown comes from a mart: the app filters rows and adds up additive counts
 across them; rates are the ratio of those sums (as docs/metrics.md defines them), never an
@@ -16,8 +16,9 @@ import pandas as pd
 
 from dashboard import docs_server
 from orchestration.serve.publication import DATA_DOCS_LINK, DOCS_LINK, current_database
+from orchestration.serve.serving_resource import suppression_threshold
 
-SUPPRESS_BELOW = int(os.environ.get("RW_SUPPRESS_BELOW", "11"))
+SUPPRESS_BELOW = suppression_threshold()
 
 
 def serving_dir() -> Path:
@@ -26,7 +27,7 @@ def serving_dir() -> Path:
 
 
 def serving_database() -> Path:
-    """Return the current publication's own DuckDB file.
+    """Return the current publication's operational copy (every mart, owner-only).
 
     Resolved afresh for every query: each publication has its own path, so a new connection
     reads the newest copy even while an older connection in this process is still open.
@@ -42,7 +43,7 @@ def docs_links() -> dict[str, str]:
 
 
 def query(sql: str, parameters: list | None = None) -> pd.DataFrame:
-    """Run a query on a fresh read-only connection to the serving copy."""
+    """Run a query on a fresh read-only connection to the operational copy."""
     with duckdb.connect(str(serving_database()), read_only=True) as con:
         return con.execute(sql, parameters or []).df()
 

@@ -15,6 +15,7 @@ from orchestration.automation.pending_work import pending_work
 from orchestration.runtime.file_modes import keep_files_private
 from orchestration.runtime.run_state import last_run
 from orchestration.runtime.writer_lock import Holder, writer_busy
+from orchestration.serve.publication import OPERATIONS_FILE, SERVING_FILE
 from orchestration.transform.dbt_manifest import manifest_is_stale
 
 if TYPE_CHECKING:
@@ -74,10 +75,11 @@ def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float
         print(f"  {evaluation.severity.value:5} {evaluation.asset_key.to_user_string()}"
               f" {evaluation.check_name}")
     print(f"warehouse: {warehouse}")
-    serving = Path(settings.serving_dir()) / "referral_marts.duckdb"
-    if serving.exists():
-        _print_service_requests(serving)
-        print(f"serving copy for BI tools: {serving} (docs/bi.md)")
+    serving = Path(settings.serving_dir())
+    if (serving / OPERATIONS_FILE).exists():
+        _print_service_requests(serving / OPERATIONS_FILE)
+        print(f"BI copy (aggregates, suppressed): {serving / SERVING_FILE}; operational copy "
+              f"(the dashboard's): {serving / OPERATIONS_FILE} (docs/bi.md)")
     from orchestration.quality.validate import docs_index
 
     docs = docs_index(Path(settings.quality_dir()))

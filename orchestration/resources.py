@@ -17,7 +17,7 @@ from orchestration.ingest.ingest_resources import (
 )
 from orchestration.ingest.pseudonymize import DEMO_ENV_VAR
 from orchestration.quality.quality_resource import QualityResource
-from orchestration.serve.serving_resource import ServingResource
+from orchestration.serve.serving_resource import ServingResource, suppression_threshold
 from orchestration.transform.dbt_project import dbt_cli
 
 
@@ -28,7 +28,8 @@ def default_resources() -> dict[str, dg.ConfigurableResource]:
         "warehouse": WarehouseResource(database_path=settings.warehouse_path()),
         "landing": LandingResource(landing_dir=settings.landing_dir()),
         "quality": QualityResource(quality_dir=settings.quality_dir()),
-        "serving": ServingResource(serving_dir=settings.serving_dir()),
+        "serving": ServingResource(serving_dir=settings.serving_dir(),
+                                   suppress_below=suppression_threshold()),
         "pseudonymization": PseudonymizationResource(demo_mode=demo),
         "dbt": dbt_cli(),
     }

@@ -48,10 +48,13 @@ def test_job_materializes_every_asset_in_process_with_run_config(demo_run) -> No
     assert dg.AssetKey(["serving", "referral_marts"]) in materialized
     assert (root / "serving" / "referral_marts.duckdb").exists()
     assert (root / "serving" / "dbt_docs" / "index.html").exists()
-    with duckdb.connect(str(root / "serving" / "referral_marts.duckdb"),
+    with duckdb.connect(str(root / "serving" / "operations.duckdb"),
                         read_only=True) as serving:
         published = {r[0] for r in serving.execute("show tables").fetchall()}
     assert {"fct_referrals", "quality_rule_results", "source_freshness"} <= published
+    with duckdb.connect(str(root / "serving" / "referral_marts.duckdb"), read_only=True) as bi:
+        aggregates = {r[0] for r in bi.execute("show tables").fetchall()}
+    assert "referral_funnel_monthly" in aggregates and "fct_referrals" not in aggregates
     evaluations = result.get_asset_check_evaluations()
     reconcile = [e for e in evaluations if e.check_name == "records_reconcile"]
     assert len(reconcile) == len(ENTITIES) and all(e.passed for e in reconcile)

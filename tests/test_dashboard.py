@@ -42,7 +42,7 @@ def test_every_section_renders_without_errors(app) -> None:
 
 
 def test_funnel_numbers_equal_the_marts(app, handmade_world: Path) -> None:
-    with duckdb.connect(str(handmade_world / "serving" / "referral_marts.duckdb"),
+    with duckdb.connect(str(handmade_world / "serving" / "operations.duckdb"),
                         read_only=True) as con:
         sums = con.execute("select sum(referred_count), sum(scheduled_count), "
                            "sum(attended_count), sum(loop_closed_count) "

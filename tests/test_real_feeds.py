@@ -230,6 +230,7 @@ def test_a_run_over_bad_feeds_builds_every_mart_and_leaks_nothing(tmp_path: Path
     # DuckDB may compress strings on disk: ask the databases themselves too.
     assert _duckdb_text_leaks(tmp_path / "warehouse.duckdb") == []
     assert _duckdb_text_leaks(tmp_path / "serving" / "referral_marts.duckdb") == []
+    assert _duckdb_text_leaks(tmp_path / "serving" / "operations.duckdb") == []
 
 
 def _duckdb_text_leaks(path: Path) -> list[str]:

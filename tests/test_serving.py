@@ -11,7 +11,13 @@ import duckdb
 import pytest
 
 from orchestration.ingest.warehouse import connect
-from orchestration.serve.publication import SERVING_FILE, clean_leftovers, current_database, publish
+from orchestration.serve.publication import (
+    OPERATIONS_FILE,
+    SERVING_FILE,
+    clean_leftovers,
+    current_database,
+    publish,
+)
 
 
 @pytest.fixture
@@ -20,19 +26,23 @@ def warehouse(tmp_path: Path) -> duckdb.DuckDBPyConnection:
     con.execute("create schema marts")
     con.execute("create table marts.fct_referrals as select range as referral_id "
                 "from range(3)")
-    con.execute("create table marts.dim_referring_providers as select 'p1' as id")
+    con.execute("create table marts.dim_practices as select 'p1' as id")
     yield con
     con.close()
 
 
 def test_publish_writes_every_mart_and_its_provenance(warehouse, tmp_path) -> None:
     publication = publish(warehouse, tmp_path / "serving", "run-1")
-    assert publication.tables == {"dim_referring_providers": 1, "fct_referrals": 3}
-    with duckdb.connect(str(tmp_path / "serving" / SERVING_FILE), read_only=True) as reader:
+    assert publication.tables == {"dim_practices": 1, "fct_referrals": 3}
+    with duckdb.connect(str(tmp_path / "serving" / OPERATIONS_FILE), read_only=True) as reader:
         assert reader.execute("select run_id from _publication").fetchone() == ("run-1",)
         assert reader.execute("select count(*) from fct_referrals").fetchone() == (3,)
-    assert duckdb.sql(f"select count(*) from "
-                      f"'{tmp_path / 'serving/parquet/fct_referrals.parquet'}'").fetchone() == (3,)
+    # The BI copy holds the aggregates only: none of these marts is one.
+    with duckdb.connect(str(tmp_path / "serving" / SERVING_FILE), read_only=True) as bi:
+        assert bi.execute("select run_id from _publication").fetchone() == ("run-1",)
+        assert bi.execute("select count(*) from information_schema.tables where table_name "
+                          "like 'fct_%'").fetchone() == (0,)
+    assert list((tmp_path / "serving" / "parquet").iterdir()) == []
     assert not list((tmp_path / "serving").rglob(".*.tmp"))
 
 
@@ -106,8 +116,9 @@ def test_serving_copy_opens_while_another_process_writes_the_warehouse(warehouse
         assert writer.stdout.readline().strip() == "writing"
         with pytest.raises(duckdb.IOException):
             duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
-        with duckdb.connect(str(tmp_path / "serving" / SERVING_FILE), read_only=True) as bi:
-            assert bi.execute("select count(*) from fct_referrals").fetchone() == (3,)
+        with duckdb.connect(str(tmp_path / "serving" / OPERATIONS_FILE),
+                            read_only=True) as copy:
+            assert copy.execute("select count(*) from fct_referrals").fetchone() == (3,)
     finally:
         writer.kill()
         writer.wait()

@@ -11,6 +11,7 @@ create theirs 0600 (folders 0700) without each being told. Only the BI copy is o
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 PRIVATE_UMASK = 0o077
@@ -26,10 +27,10 @@ def keep_files_private() -> int:
 def share_with_group(path: Path) -> None:
     """Let the owner's group read a file or folder tree (0640 files, 0750 folders)."""
     if path.is_dir() and not path.is_symlink():
-        path.chmod(GROUP_FOLDER_MODE)
+        let_group_traverse(path)
         for folder, subfolders, files in os.walk(path):
             for name in subfolders:
-                (Path(folder) / name).chmod(GROUP_FOLDER_MODE)
+                let_group_traverse(Path(folder) / name)
             for name in files:
                 (Path(folder) / name).chmod(GROUP_FILE_MODE)
     elif path.is_file():
@@ -37,5 +38,9 @@ def share_with_group(path: Path) -> None:
 
 
 def let_group_traverse(folder: Path) -> None:
-    """Let the group pass through a folder (0750) without opening what it holds to it."""
-    folder.chmod(GROUP_FOLDER_MODE)
+    """Let the group pass through a folder (0750) without opening what it holds to it.
+
+    A set-group-id bit is kept: with it (`chmod g+s` on the serving folder, docs/runbook.md)
+    every new publication belongs to the BI group without a chgrp per run.
+    """
+    folder.chmod(GROUP_FOLDER_MODE | (folder.stat().st_mode & stat.S_ISGID))

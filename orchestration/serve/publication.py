@@ -1,13 +1,22 @@
-"""Publishing the marts for BI tools: all of a publication changes at once, or none of it.
+"""Publishing the marts: two copies for two audiences; all of a publication changes at once.
 
-DuckDB lets one process write a database file and then no other process may open it, so BI
-tools never read the warehouse itself. After a successful run, one publication is built in a
-folder of its own under a temporary name: the marts as a DuckDB file and as Parquet, the
-data-quality results and source freshness inside that file, dbt's docs site and the Great
-Expectations Data Docs. The folder is renamed into `publications/`, and one symbolic link,
-`current`, is swapped to it with an atomic rename: the copy, its Parquet, its quality
-results and its docs change together. The stable names BI tools use
-(`referral_marts.duckdb`, `parquet/`, `dbt_docs/`, `data_docs/`) are links through `current`.
+DuckDB lets one process write a database file and then no other process may open it, so no
+reader opens the warehouse itself. After a successful run, one publication is built in a
+folder of its own under a temporary name, holding two copies (docs/bi.md, docs/privacy.md):
+
+- the **BI copy** (`referral_marts.duckdb` and `parquet/`), what a BI tool or an analyst's
+  group opens: aggregates only, month grain or coarser, small cells suppressed in the data
+  (orchestration/serve/bi_tables.py), with the quality verdicts and source freshness. Mode
+  0640 in 0750 folders, so a BI group can be given it and nothing else;
+- the **operational copy** (`operations.duckdb`): every mart, per referral, with the quality
+  results and freshness, for the dashboard's coordinators and liaisons. Owner-only (0600),
+  like the warehouse;
+
+plus dbt's docs site and the Great Expectations Data Docs (owner-only; the dashboard serves
+them). The folder is renamed into `publications/`, and one symbolic link, `current`, is
+swapped to it with an atomic rename: both copies and the docs change together. The stable
+names (`referral_marts.duckdb`, `parquet/`, `operations.duckdb`, `dbt_docs/`, `data_docs/`)
+are links through `current`.
 
 A reader that has the old file open keeps reading the old copy until it reconnects; the
 previous publication is kept for it. A failed or blocked run never gets here, and leftovers of
@@ -23,14 +32,20 @@ from pathlib import Path
 
 import duckdb
 
-SERVING_FILE = "referral_marts.duckdb"
+from orchestration.runtime.file_modes import let_group_traverse, share_with_group
+from orchestration.serve.bi_copy import write_bi_copy
+from orchestration.serve.suppression import DEFAULT_THRESHOLD
+
+SERVING_FILE = "referral_marts.duckdb"  # the BI copy
+OPERATIONS_FILE = "operations.duckdb"   # the operational copy, for the dashboard
 PARQUET_LINK = "parquet"
 DOCS_LINK = "dbt_docs"
 DATA_DOCS_LINK = "data_docs"
 CURRENT_LINK = "current"
 PUBLICATIONS_DIR = "publications"
 PUBLICATION_TABLE = "_publication"
-STABLE_LINKS = (SERVING_FILE, PARQUET_LINK, DOCS_LINK, DATA_DOCS_LINK)
+STABLE_LINKS = (SERVING_FILE, OPERATIONS_FILE, PARQUET_LINK, DOCS_LINK, DATA_DOCS_LINK)
+BI_COPY_PARTS = (SERVING_FILE, PARQUET_LINK)
 # Published beside the marts so a dashboard can show data quality and freshness without
 # opening the warehouse: the latest result of every data-quality rule, and each source's
 # latest delivery.
@@ -39,6 +54,15 @@ EXTRA_TABLES = {  # published name: (the table it needs, the query)
     "source_freshness": ("raw._load_ledger", """
         select source, entity, max(loaded_at) as last_loaded_at, count(*) as files_loaded,
             sum(rows_loaded) as rows_loaded
+        from raw._load_ledger where status = 'loaded' group by source, entity"""),
+}
+# The BI copy's versions: verdicts and deliveries, without counts of records.
+BI_EXTRA_TABLES = {
+    "quality_rule_results": ("quality.rule_results", """
+        select suite, asset_key, rule, severity, success, run_id, checked_at
+        from quality.rule_results"""),
+    "source_freshness": ("raw._load_ledger", """
+        select source, entity, max(loaded_at) as last_loaded_at
         from raw._load_ledger where status = 'loaded' group by source, entity"""),
 }
 
@@ -53,8 +77,13 @@ class Publication:
 
     @property
     def database(self) -> Path:
-        """Return the publication's DuckDB file (its own path, not the stable link)."""
+        """Return the publication's BI copy (its own path, not the stable link)."""
         return self.folder / SERVING_FILE
+
+    @property
+    def operations_database(self) -> Path:
+        """Return the publication's operational copy (its own path)."""
+        return self.folder / OPERATIONS_FILE
 
     @property
     def parquet_dir(self) -> Path:
@@ -75,19 +104,21 @@ def current_publication(serving_dir: Path) -> Path | None:
     return link.resolve() if link.is_symlink() else None
 
 
-def current_database(serving_dir: Path) -> Path:
-    """Return the current publication's own DuckDB path (changes with every publication).
+def current_database(serving_dir: Path, copy: str = OPERATIONS_FILE) -> Path:
+    """Return the current publication's own path of a copy (changes with every publication).
 
+    The operational copy by default (the dashboard's); ``SERVING_FILE`` for the BI copy.
     Connect to this path, not the stable link, from a process that keeps connections: DuckDB
     caches a database per path inside a process, so a new connection to an unchanged path
     returns the old copy while any connection to it is open.
     """
     folder = current_publication(serving_dir)
-    return folder / SERVING_FILE if folder else serving_dir / SERVING_FILE
+    return folder / copy if folder else serving_dir / copy
 
 
 def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, run_id: str,
-            docs_site: Path | None = None, data_docs_site: Path | None = None) -> Publication:
+            docs_site: Path | None = None, data_docs_site: Path | None = None,
+            suppress_below: int = DEFAULT_THRESHOLD) -> Publication:
     """Build a whole publication under a temporary name, then make it current at once."""
     tables = mart_tables(con)
     if not tables:
@@ -97,10 +128,15 @@ def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, run_id: str,
     publications.mkdir(parents=True, exist_ok=True)
     building = publications / f".{run_id}.tmp"
     building.mkdir()
-    counts = _write_database_and_parquet(con, building, tables, run_id)
+    counts = _write_operational_copy(con, building, tables, run_id)
+    _write_bi_copy(con, building, run_id, suppress_below)
     for site, name in ((docs_site, DOCS_LINK), (data_docs_site, DATA_DOCS_LINK)):
         if site is not None and site.is_dir():
             shutil.copytree(site, building / name, symlinks=True)  # never what a link points to
+    for part in BI_COPY_PARTS:  # the one part a BI group may read, and the way to it
+        share_with_group(building / part)
+    for folder in (building, publications, serving_dir):
+        let_group_traverse(folder)
     final = publications / run_id
     if final.exists():  # the same run published before (a re-executed step): replace it
         shutil.rmtree(final)
@@ -114,32 +150,45 @@ def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, run_id: str,
     return Publication(final, counts, run_id)
 
 
-def _write_database_and_parquet(con: duckdb.DuckDBPyConnection, folder: Path,
-                                tables: list[str], run_id: str) -> dict[str, int]:
-    database, parquet = folder / SERVING_FILE, folder / PARQUET_LINK
-    parquet.mkdir()
+def _write_operational_copy(con: duckdb.DuckDBPyConnection, folder: Path,
+                            tables: list[str], run_id: str) -> dict[str, int]:
     counts: dict[str, int] = {}
-    con.execute(f"attach '{database}' as serving_build")
+    con.execute(f"attach '{folder / OPERATIONS_FILE}' as operations_build")
     try:
         for table in tables:
-            con.execute(f"create table serving_build.main.{table} as "
+            con.execute(f"create table operations_build.main.{table} as "
                         f"select * from marts.{table}")
             counts[table] = con.execute(
-                f"select count(*) from serving_build.main.{table}").fetchone()[0]
-            con.execute(f"copy (select * from marts.{table}) to '{parquet / table}.parquet' "
-                        "(format parquet)")
-        present = {row[0] for row in con.execute(
-            "select table_schema || '.' || table_name from information_schema.tables"
-        ).fetchall()}
-        for name, (needed, query) in EXTRA_TABLES.items():
-            if needed in present:
-                con.execute(f"create table serving_build.main.{name} as {query}")
-        con.execute(f"""create table serving_build.main.{PUBLICATION_TABLE} as
-            select now() as published_at, ? as run_id, ? as source_warehouse""",
-                    [run_id, _database_path(con)])
+                f"select count(*) from operations_build.main.{table}").fetchone()[0]
+        _write_extras(con, "operations_build", EXTRA_TABLES, run_id)
     finally:
-        con.execute("detach serving_build")
+        con.execute("detach operations_build")
     return counts
+
+
+def _write_bi_copy(con: duckdb.DuckDBPyConnection, folder: Path, run_id: str,
+                   suppress_below: int) -> dict[str, int]:
+    parquet = folder / PARQUET_LINK
+    parquet.mkdir()
+    con.execute(f"attach '{folder / SERVING_FILE}' as bi_build")
+    try:
+        counts = write_bi_copy(con, "bi_build", parquet, suppress_below)
+        _write_extras(con, "bi_build", BI_EXTRA_TABLES, run_id)
+    finally:
+        con.execute("detach bi_build")
+    return counts
+
+
+def _write_extras(con: duckdb.DuckDBPyConnection, database: str,
+                  extras: dict[str, tuple[str, str]], run_id: str) -> None:
+    present = {row[0] for row in con.execute(
+        "select table_schema || '.' || table_name from information_schema.tables").fetchall()}
+    for name, (needed, query) in extras.items():
+        if needed in present:
+            con.execute(f"create table {database}.main.{name} as {query}")
+    con.execute(f"""create table {database}.main.{PUBLICATION_TABLE} as
+        select now() as published_at, ? as run_id, ? as source_warehouse""",
+                [run_id, _database_path(con)])
 
 
 def clean_leftovers(serving_dir: Path) -> list[Path]:

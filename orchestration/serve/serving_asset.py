@@ -79,9 +79,10 @@ def reusable_docs(serving_dir: Path, fingerprint: str) -> Path | None:
     deps=[dg.AssetKey(["marts", name]) for name in MARTS],
     group_name="serving",
     kinds={"duckdb", "parquet"},
-    description="A read-only copy of every mart for BI tools: a DuckDB file and one Parquet "
-                "file per mart, with quality results, dbt's docs site and the Data Docs, "
-                "made current all at once (docs/bi.md).",
+    description="Two read-only copies of the marts, made current all at once (docs/bi.md): "
+                "the BI copy (aggregates, month grain, small cells suppressed; DuckDB and "
+                "Parquet, group-readable) and the operational copy (every mart, owner-only, "
+                "for the dashboard), with quality results, dbt's docs and the Data Docs.",
 )
 def serving_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                  serving: ServingResource, quality: QualityResource) -> dg.MaterializeResult:
@@ -104,12 +105,14 @@ def serving_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             context.log.info("dbt docs unchanged since the current publication: reused")
         with warehouse.connection() as con:
             publication = publish(con, serving_dir, context.run.run_id,
-                                  docs_site=site, data_docs_site=data_docs)
+                                  docs_site=site, data_docs_site=data_docs,
+                                  suppress_below=serving.suppress_below)
     record_success(warehouse.database_path, context.run.run_id, project_sha256())
     return dg.MaterializeResult(metadata={
         "publication": dg.MetadataValue.path(str(publication.folder)),
         "dbt_docs": dg.MetadataValue.path(str(publication.folder / "dbt_docs" / "index.html")),
-        "serving_database": dg.MetadataValue.path(str(publication.database)),
+        "bi_copy": dg.MetadataValue.path(str(publication.database)),
+        "operational_copy": dg.MetadataValue.path(str(publication.operations_database)),
         "parquet_folder": dg.MetadataValue.path(str(publication.parquet_dir)),
         "tables": publication.tables,
     })
