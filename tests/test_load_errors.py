@@ -202,6 +202,10 @@ def test_a_load_with_another_key_is_refused_naming_both_fingerprints(warehouse, 
     assert "referral-warehouse rekey" in message
     assert warehouse.execute("select count(*) from raw.crm_intake_leads").fetchone() == loaded
     assert load(warehouse, landing, "web_ga4_events", pseudonymizer).rows_loaded == 2
+    # A warehouse loaded before fingerprints were recorded cannot be checked: refused too.
+    warehouse.execute("delete from raw._pseudonymization_key")
+    with pytest.raises(ConfigurationError, match="rebuild it from the landing folder"):
+        load(warehouse, landing, "crm_intake_leads", pseudonymizer)
 
 
 def test_landing_paths_are_relative_in_the_warehouse(warehouse, landing,

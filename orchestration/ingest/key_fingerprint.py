@@ -38,6 +38,13 @@ def recorded_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
     return con.execute(f"select min(fingerprint) from {KEY_TABLE}").fetchone()[0]
 
 
+def _has_loaded_records(con: duckdb.DuckDBPyConnection) -> bool:
+    ledger = con.execute("select count(*) from duckdb_tables() where schema_name = 'raw' "
+                         "and table_name = '_load_ledger'").fetchone()[0]
+    return bool(ledger) and con.execute(
+        "select count(*) > 0 from raw._load_ledger where rows_loaded > 0").fetchone()[0]
+
+
 def check_key(con: duckdb.DuckDBPyConnection, pseudonymizer: Pseudonymizer,
               run_id: str | None = None) -> None:
     """Record the key's fingerprint on first use; refuse a key other than the recorded one."""
@@ -45,6 +52,12 @@ def check_key(con: duckdb.DuckDBPyConnection, pseudonymizer: Pseudonymizer,
     con.execute(KEY_DDL)
     recorded = recorded_fingerprint(con)
     current = pseudonymizer.fingerprint
+    if recorded is None and _has_loaded_records(con):
+        raise ConfigurationError(
+            "this warehouse holds records keyed before key fingerprints were recorded (and "
+            "before one key per kind of identifier), so no key can be checked against it: "
+            "rebuild it from the landing folder (move it aside and run, or "
+            "`referral-warehouse rekey`, docs/runbook.md).")
     if recorded is None:
         con.execute(f"insert into {KEY_TABLE} values (?, ?, now())", [current, run_id])
     elif recorded != current:
