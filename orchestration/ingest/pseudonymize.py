@@ -128,6 +128,8 @@ class Pseudonymizer:
     def __init__(self, key: str) -> None:
         self._secret = key.encode("utf-8")
         self._keys = cache(self._key_for)
+        # A one-way fingerprint of the secret (16 hex digits) to recognise it by.
+        self.fingerprint = derive_key(self._secret, FINGERPRINT_LABEL, 8).hex()
         # Identifiers repeat (a patient in every resource, a browser in every event).
         self._hash = lru_cache(maxsize=1 << 18)(self._hash_once)
 
@@ -136,11 +138,6 @@ class Pseudonymizer:
             raise ValueError(f"unknown identifier type {identifier_type!r}; "
                              f"one of {', '.join(IDENTIFIER_TYPES)}")
         return derive_key(self._secret, DERIVATION_LABEL + identifier_type)
-
-    @property
-    def fingerprint(self) -> str:
-        """Return a one-way fingerprint of the secret (16 hex digits) to recognise it by."""
-        return derive_key(self._secret, FINGERPRINT_LABEL, 8).hex()
 
     def __call__(self, value: str | None, identifier_type: str) -> str | None:
         """Return the keyed hash of one identifier (first 32 hex digits of HMAC-SHA256)."""

@@ -1,6 +1,6 @@
 """Files only their owner reads: the process umask, and the one copy a BI group may read.
 
-The warehouse, its raw Parquet datasets, the landing staging, Dagster's home and the logs hold
+The warehouse, its raw Parquet datasets, Dagster's home and the logs hold
 a limited data set (docs/privacy.md): no other user of the machine may read them. Every
 entry point that writes (the command line, a Dagster run's resources, `make dev`) sets the
 umask to 077 before it creates a file, so DuckDB, Dagster, dbt and Great Expectations all

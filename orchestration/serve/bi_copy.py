@@ -39,12 +39,17 @@ def published_columns(table: BiTable) -> list[str]:
             *table.plain, *table.rates, SUPPRESSED_FLAG]
 
 
+def mart_column_types(con: duckdb.DuckDBPyConnection, mart: str) -> dict[str, str]:
+    """Return a mart's columns and their DuckDB types."""
+    return dict(con.execute(
+        "select column_name, data_type from information_schema.columns "
+        "where table_schema = 'marts' and table_name = ?", [mart]).fetchall())
+
+
 def build_table(con: duckdb.DuckDBPyConnection, table: BiTable, threshold: int
                 ) -> pd.DataFrame:
     """Return one BI table, summed and suppressed."""
-    column_types = dict(con.execute(
-        "select column_name, data_type from information_schema.columns "
-        "where table_schema = 'marts' and table_name = ?", [table.mart]).fetchall())
+    column_types = mart_column_types(con, table.mart)
     cells = con.execute(aggregate_sql(table, column_types)).df()
     published = apply(cells, table, threshold)
     for column in (*table.counts, *table.amounts):

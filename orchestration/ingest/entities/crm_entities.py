@@ -8,7 +8,12 @@ only to be pseudonymized or generalized, never loaded as they are); the CSV read
 from __future__ import annotations
 
 from orchestration.ingest.entities.entity_spec import CRM_CSV, Column, DriftPolicy, EntitySpec
-from orchestration.ingest.entities.safe_harbor import aged_90_or_older, birth_year, zip3
+from orchestration.ingest.entities.safe_harbor import (
+    aged_90_or_older,
+    birth_year,
+    has_text,
+    zip3,
+)
 from orchestration.ingest.pseudonymize import EMAIL, WEB_CLIENT_ID
 
 
@@ -46,7 +51,7 @@ CRM_ENTITIES: tuple[EntitySpec, ...] = (
             _col("activity_id", required=True), _col("activity_date", "DATE", True),
             _col("activity_type"), _col("liaison_owner"), _col("practice_id"),
             _col("provider_npi"), _col("duration_minutes", "INTEGER"), _col("status"),
-            Column("has_subject", "nullif(trim(\"subject\"), '') is not null", "BOOLEAN",
+            Column("has_subject", has_text('"subject"'), "BOOLEAN",
                    description="Whether the activity has a subject; its free text is not "
                                "loaded."),
             MODIFIED,
@@ -74,8 +79,7 @@ CRM_ENTITIES: tuple[EntitySpec, ...] = (
             Column("postal_code_3", zip3('"postal_code"'),
                    description="First 3 digits of the ZIP code; 000 for the restricted areas."),
             _col("referral_source"),
-            Column("has_referral_source_other",
-                   "nullif(trim(\"referral_source_other\"), '') is not null", "BOOLEAN",
+            Column("has_referral_source_other", has_text('"referral_source_other"'), "BOOLEAN",
                    description="Whether the lead named an 'other' source; the free text is "
                                "not loaded."),
             _col("referring_provider_npi"), _col("campaign_id"), _col("utm_campaign"),

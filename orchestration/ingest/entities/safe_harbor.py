@@ -1,10 +1,11 @@
-"""HIPAA Safe Harbor's two generalizations, applied when a record is extracted.
+"""HIPAA Safe Harbor's generalizations, applied when a record is extracted.
 
 45 CFR 164.514(b)(2)(i) lets a data set keep the first three digits of a ZIP code only where
 the area they make holds more than 20,000 people; the others are replaced by `000`. The
 restricted areas are a list HHS publishes from the Census; its one home is
 `seeds/restricted_zip3.csv`, which dbt also loads as a seed. Ages over 89, and any date
 element (a birth year) that shows one, must be folded into a single "90 or older" category.
+Free text a person typed may name anyone: only whether there was some is kept.
 
 Age is judged at the load date (the data set's as-of date: a record is extracted when it is
 loaded). Only the birth year is known, so a birth year B loaded in year Y is folded when
@@ -37,6 +38,11 @@ def zip3(postal_code: str) -> str:
     restricted = ", ".join(f"'{area}'" for area in restricted_zip3())
     return (f"case when {first_three} in ({restricted}) then '{RESTRICTED_ZIP3_REPLACEMENT}' "
             f"else nullif({first_three}, '') end")
+
+
+def has_text(free_text: str) -> str:
+    """SQL for whether a free-text field holds anything: the flag kept instead of the text."""
+    return f"nullif(trim({free_text}), '') is not null"
 
 
 def _year(date_text: str) -> str:
