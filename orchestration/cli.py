@@ -228,7 +228,43 @@ def rekey(argv: list[str]) -> int:
     return code
 
 
-COMMANDS = {"run": run, "rekey": rekey}
+def extract_ehr(argv: list[str]) -> int:
+    """Run one FHIR Bulk Data export from the configured EHR into the landing folder."""
+    parser = argparse.ArgumentParser(
+        prog="referral-warehouse extract-ehr",
+        description="Export what changed in the EHR since the last export (RW_FHIR_BULK_*).")
+    parser.add_argument("--landing", help="landing folder (default: $RW_LANDING_DIR)")
+    args = parser.parse_args(argv)
+    if args.landing:
+        os.environ[settings.LANDING_ENV_VAR] = args.landing
+    import dagster as dg
+
+    from orchestration.definitions import defs
+
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") \
+        else dg.DagsterInstance.ephemeral()
+    result = defs.resolve_job_def("extract_ehr").execute_in_process(
+        instance=instance, raise_on_error=False,
+        tags={settings.LAUNCHED_BY_TAG: "command line"},
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+    for failure in result.get_step_failure_events():
+        error = failure.step_failure_data.error
+        print(f"the export failed: {error.message.strip().splitlines()[-1] if error else '?'}")
+    for materialization in result.asset_materializations_for_node("landing__fhir_bulk_export"):
+        metadata = {key: value.value for key, value in materialization.metadata.items()}
+        print(f"landed {metadata['export_folder']}: {metadata['resources_by_type']} "
+              f"(changes since {metadata['since']})")
+    return 0 if result.success else 1
+
+
+def listen_hl7(argv: list[str]) -> int:
+    """Receive SIU messages over MLLP into the landing folder until stopped."""
+    from orchestration.extract.mllp_receiver import main as receive
+
+    return receive(argv, settings.landing_dir())
+
+
+COMMANDS = {"run": run, "rekey": rekey, "extract-ehr": extract_ehr, "listen-hl7": listen_hl7}
 
 
 def main() -> None:
@@ -238,7 +274,8 @@ def main() -> None:
                                      description="Referral Warehouse command line.")
     parser.add_argument("command", choices=sorted(COMMANDS),
                         help="run: refresh the warehouse; rekey: rebuild it with a new "
-                             "pseudonymization key")
+                             "pseudonymization key; extract-ehr: one FHIR Bulk Data export "
+                             "into the landing folder; listen-hl7: receive SIU over MLLP")
     args, rest = parser.parse_known_args()
     sys.exit(COMMANDS[args.command](rest))
 

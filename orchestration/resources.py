@@ -10,11 +10,10 @@ import os
 import dagster as dg
 
 from orchestration import settings
-from orchestration.ingest.ingest_resources import (
-    LandingResource,
-    PseudonymizationResource,
-    WarehouseResource,
-)
+from orchestration.extract.bulk_data_resource import FhirBulkDataResource
+from orchestration.extract.landing_resource import LandingResource
+from orchestration.ingest.entities.fhir_entities import FHIR_ENTITIES
+from orchestration.ingest.ingest_resources import PseudonymizationResource, WarehouseResource
 from orchestration.ingest.pseudonymize import DEMO_ENV_VAR
 from orchestration.quality.quality_resource import QualityResource
 from orchestration.serve.serving_resource import ServingResource, suppression_threshold
@@ -32,4 +31,7 @@ def default_resources() -> dict[str, dg.ConfigurableResource]:
                                    suppress_below=suppression_threshold()),
         "pseudonymization": PseudonymizationResource(demo_mode=demo),
         "dbt": dbt_cli(),
+        # Ask the EHR only for the resource types the warehouse loads.
+        "fhir_bulk": FhirBulkDataResource.from_environment(
+            sorted({entity.resource_type for entity in FHIR_ENTITIES})),
     }

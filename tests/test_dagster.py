@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import dagster as dg
@@ -11,8 +14,8 @@ import pytest
 
 from orchestration.automation.sensors import landing_files_sensor
 from orchestration.definitions import defs
+from orchestration.extract.landing_resource import LandingResource
 from orchestration.ingest.entities.entity_registry import ENTITIES
-from orchestration.ingest.ingest_resources import LandingResource
 from tests.conftest import run_config
 
 
@@ -31,6 +34,23 @@ def test_definitions_load_with_one_asset_per_entity_and_dbt_downstream() -> None
     assert staged.group_name == "staging_ehr"
     seeded = specs[dg.AssetKey(["staging", "stg_scheduling__appointment_events"])]
     assert dg.AssetKey(["reference", "siu_trigger_events"]) in {d.asset_key for d in seeded.deps}
+
+
+def test_the_ehr_export_has_its_own_job_and_stays_off_until_an_ehr_is_configured() -> None:
+    """The refresh loads what landed; extraction lands files on its own schedule."""
+    export = dg.AssetKey(["landing", "fhir_bulk_export"])
+    refresh = defs.resolve_job_def("refresh_warehouse")
+    assert export not in refresh.asset_layer.selected_asset_keys
+    assert defs.resolve_job_def("extract_ehr").asset_layer.selected_asset_keys == {export}
+    nightly = defs.resolve_schedule_def("nightly_ehr_export")
+    assert (nightly.job_name, nightly.cron_schedule) == ("extract_ehr", "0 3 * * *")
+    script = ("from orchestration.definitions import defs; "
+              "print(defs.resolve_schedule_def('nightly_ehr_export').default_status.value)")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RW_FHIR_BULK_")}
+    statuses = [subprocess.run([sys.executable, "-c", script], env=extra, capture_output=True,
+                               text=True, check=True).stdout.strip()
+                for extra in (env, {**env, "RW_FHIR_BULK_BASE_URL": "https://ehr.example/fhir"})]
+    assert statuses == ["STOPPED", "RUNNING"]
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from orchestration.settings import REPO_ROOT
 
 PACKAGE = REPO_ROOT / "orchestration"
 # Earlier stages first. Runtime (how a run executes) is used by every stage and uses none.
-STAGES = ("runtime", "ingest", "transform", "quality", "serve", "automation")
+STAGES = ("runtime", "extract", "ingest", "transform", "quality", "serve", "automation")
 # settings is read by every stage; the other root modules assemble the stages.
 ROOT_MODULES = {"__init__", "settings", "definitions", "resources", "cli"}
 ASSEMBLERS = {"definitions", "resources", "cli"}

@@ -50,8 +50,23 @@ def _env(root: Path) -> dict[str, str]:
 
 
 def _start(root: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([str(CLI), "run", *args], env=_env(root), cwd=root,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    """Start a run whose output goes to a file of its own.
+
+    Never a pipe: a run killed before anyone reads a pipe, or one that prints more than the
+    pipe holds while the test polls, would block on its own output.
+    """
+    log = root / f"run-{len(list(root.glob('run-*.log'))) + 1}.log"
+    with log.open("w") as out:
+        process = subprocess.Popen([str(CLI), "run", *args], env=_env(root), cwd=root,
+                                   stdout=out, stderr=subprocess.STDOUT, text=True)
+    process.log_path = log  # type: ignore[attr-defined]
+    return process
+
+
+def _finish(process: subprocess.Popen, timeout: float = RUN_TIMEOUT) -> str:
+    """Wait for a run to end; return what it printed."""
+    process.wait(timeout=timeout)
+    return process.log_path.read_text()  # type: ignore[attr-defined]
 
 
 def _instance(root: Path) -> dg.DagsterInstance:
@@ -72,7 +87,9 @@ def _kill_when(process: subprocess.Popen, moment: Callable[[], bool]) -> None:
     deadline = time.monotonic() + RUN_TIMEOUT
     while not moment():
         assert process.poll() is None, "the run ended before the moment to kill it"
-        assert time.monotonic() < deadline, "the moment to kill the run never came"
+        assert time.monotonic() < deadline, (
+            "the moment to kill the run never came; it printed:\n"
+            + process.log_path.read_text()[-3000:])  # type: ignore[attr-defined]
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
@@ -127,7 +144,7 @@ def test_runs_killed_at_every_stage_recover_by_themselves(tmp_path: Path,
         assert instance.get_runs(limit=1)[0].status == dg.DagsterRunStatus.STARTED, stage
 
     last = _start(root)
-    output, _ = last.communicate(timeout=RUN_TIMEOUT)
+    output = _finish(last)
     assert last.returncode == 0, output
     runs = instance.get_runs()
     assert [r.status for r in runs[1:]] == [dg.DagsterRunStatus.FAILURE] * 4
@@ -154,7 +171,7 @@ def test_three_runs_started_together_take_turns(tmp_path: Path, handmade_world: 
     first, second = _start(root), _start(root)
     in_process = defs.resolve_job_def("refresh_warehouse").execute_in_process(
         run_config=run_config(root / "landing", root), instance=instance)
-    outputs = [process.communicate(timeout=RUN_TIMEOUT)[0] for process in (first, second)]
+    outputs = [_finish(process) for process in (first, second)]
     assert [first.returncode, second.returncode] == [0, 0], outputs
     assert in_process.success and not in_process.get_step_failure_events()
     runs = instance.get_runs()
@@ -168,7 +185,7 @@ def test_three_runs_started_together_take_turns(tmp_path: Path, handmade_world: 
     assert len(reused) == 2
     # And a fourth run has nothing to do at all (issue 11).
     fourth = _start(root)
-    output, _ = fourth.communicate(timeout=120)
+    output = _finish(fourth, 120)
     assert fourth.returncode == 0 and output.startswith("nothing new:"), output
     assert len(instance.get_runs()) == 3
     # The warehouse equals one run's: every file loaded once, the marts as a single run's.
@@ -184,7 +201,7 @@ def test_a_run_told_not_to_wait_names_the_running_one(tmp_path: Path) -> None:
     lock.acquire("run-holding", "test", wait_seconds=0)
     try:
         refused = _start(root, "--no-wait")
-        output, _ = refused.communicate(timeout=120)
+        output = _finish(refused, 120)
     finally:
         lock.release()
     assert refused.returncode == 75

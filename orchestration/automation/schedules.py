@@ -1,14 +1,16 @@
-"""The daily refresh schedule: every morning, unless nothing new has arrived."""
+"""The schedules: the EHR export each night, the refresh every morning unless nothing is new."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
 
 from orchestration import settings
-from orchestration.automation.jobs import refresh_warehouse_job
+from orchestration.automation.jobs import extract_ehr_job, refresh_warehouse_job
 from orchestration.automation.pending_work import pending_work
+from orchestration.extract.bulk_data_resource import ENV_PREFIX
 from orchestration.runtime.writer_lock import writer_busy
 from orchestration.transform.dbt_manifest import manifest_is_stale
 
@@ -36,4 +38,16 @@ daily_refresh_schedule = dg.ScheduleDefinition(
     should_execute=has_pending_work,
     description="Refresh the warehouse every morning at 06:00 UTC, after overnight exports, "
                 "when a landing file is new or the dbt project changed.",
+)
+
+nightly_ehr_export_schedule = dg.ScheduleDefinition(
+    name="nightly_ehr_export",
+    job=extract_ehr_job,
+    cron_schedule="0 3 * * *",
+    execution_timezone="UTC",
+    # On by itself only where an EHR is configured; a demo warehouse has none.
+    default_status=dg.DefaultScheduleStatus.RUNNING if os.environ.get(ENV_PREFIX + "BASE_URL")
+    else dg.DefaultScheduleStatus.STOPPED,
+    description="Export what changed in the EHR since the last export (FHIR Bulk Data, "
+                "_since) at 03:00 UTC, before the morning refresh.",
 )

@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.automation.jobs import refresh_warehouse_job
-from orchestration.ingest.ingest_resources import LandingResource
+from orchestration.extract.landing_resource import LandingResource
 
 SOURCE_FOLDERS = ("ehr", "scheduling", "crm", "web")
 

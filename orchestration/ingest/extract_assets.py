@@ -5,12 +5,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration.extract.landing_resource import LandingResource
 from orchestration.ingest.entities.entity_spec import EntitySpec
-from orchestration.ingest.ingest_resources import (
-    LandingResource,
-    PseudonymizationResource,
-    WarehouseResource,
-)
+from orchestration.ingest.ingest_resources import PseudonymizationResource, WarehouseResource
 from orchestration.ingest.load_checks import load_check_results, load_check_specs
 from orchestration.ingest.loader import load_entity
 

@@ -94,12 +94,6 @@ def _launched_by(run: dg.DagsterRun) -> str:
     return "Dagster UI or API"
 
 
-class LandingResource(dg.ConfigurableResource):
-    """The folder the four source systems deliver their files to."""
-
-    landing_dir: str
-
-
 # Runs already warned that they use the demo key: once per run, not once per extract step.
 _DEMO_KEY_WARNED: set[str] = set()
 
