@@ -9,7 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import monday
+from dashboard import monday, scorecard
 from dashboard.data import (
     FUNNEL_COUNTS,
     IMMATURE_NOTE,
@@ -18,6 +18,7 @@ from dashboard.data import (
     docs_links,
     in_words,
     is_small,
+    pareto_curve,
     query,
     serving_database,
     show_count,
@@ -141,17 +142,23 @@ with tabs[1]:
 with tabs[2]:
     referrers = query("select * from dim_referring_providers order by volume_rank")
     st.subheader("The 80/20 curve")
-    curve = alt.Chart(referrers).mark_line().encode(
+    points = pareto_curve(filtered(query(
+        "select referral_month, specialty_name, location_name, source_channel_name, "
+        "direction_name, referring_practitioner_id from fct_referrals")))
+    curve = alt.Chart(points).mark_line().encode(
         x=alt.X("volume_rank_share:Q", title="share of referrers, by volume",
                 axis=alt.Axis(format="%")),
         y=alt.Y("cumulative_referral_share:Q", title="share of referrals",
                 axis=alt.Axis(format="%")))
     marker = alt.Chart(pd.DataFrame({"x": [0.2]})).mark_rule(strokeDash=[4, 4]).encode(x="x:Q")
     st.altair_chart(curve + marker, use_container_width=True)
-    top_fifth = top_fifth_share(referrers)
+    top_fifth = top_fifth_share(points)
     if top_fifth is not None:
-        st.caption(f"The top 20% of referrers (dashed line) sent {top_fifth:.0%} of "
-                   "referrals.")
+        st.caption(f"The top 20% of referrers (dashed line) sent {top_fifth:.0%} of the "
+                   "referrals the sidebar's filters select.")
+    st.caption("The curve follows the sidebar's filters; the lists below are of every "
+               "referral: the filters do not apply to them.")
+    monday.nobody_owns(referrers)
     st.subheader("At risk: declining and dormant referrers")
     referrers["last_referral_date"] = referrers["last_referral_date"].dt.date
     referrers["liaison_name"] = referrers["liaison_name"].fillna(monday.UNASSIGNED)
@@ -234,10 +241,10 @@ with tabs[5]:
                  hide_index=True)
 
 with tabs[6]:
-    monday.worklist()
+    monday.worklist(filtered)
 
 with tabs[7]:
-    monday.scorecard()
+    scorecard.page()
 
 with tabs[8]:
     monday.forecast()

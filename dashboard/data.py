@@ -128,6 +128,23 @@ def trend_band(recent: float, previous: float) -> str:
     return "↑ more than 25%"
 
 
+def pareto_curve(referrals: pd.DataFrame) -> pd.DataFrame:
+    """Return referrers ranked by the referrals given (the 80/20 curve's points).
+
+    Built from referral rows, so the sidebar's filters (months, specialty, location, channel,
+    direction) shape it; referrals without a referring clinician have no point on it.
+    """
+    counts = (referrals.dropna(subset=["referring_practitioner_id"])
+              .groupby("referring_practitioner_id").size()
+              .sort_values(ascending=False, kind="stable"))
+    if counts.empty:
+        return pd.DataFrame(columns=["volume_rank_share", "cumulative_referral_share"])
+    ranks = pd.Series(range(1, len(counts) + 1), index=counts.index)
+    return pd.DataFrame({"volume_rank_share": ranks / len(counts),
+                         "cumulative_referral_share": counts.cumsum() / counts.sum()}
+                        ).reset_index(drop=True)
+
+
 def top_fifth_share(referrers: pd.DataFrame) -> float | None:
     """Return the share of referrals sent by the top 20% of referrers (the 80/20 check)."""
     if referrers.empty:

@@ -94,3 +94,42 @@ def test_chromium_renders_the_funnel_without_errors(running_dashboard: str,
     for name, (size, errors) in pages.items():
         assert errors == 0, f"{name} shows an error"
         assert size > 20_000, f"{name} rendered nothing"
+
+
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                    reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_the_printed_scorecard_reads_correctly(handmade_world: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The download a liaison prints: rendered to PDF and a screenshot by Chromium."""
+    from playwright.sync_api import sync_playwright
+
+    import dashboard.data
+    from dashboard import scorecard
+
+    monkeypatch.setenv("RW_SERVING_DIR", str(handmade_world / "serving"))
+    cards = dashboard.data.query("select * from fct_referrer_scorecard")
+    oak = cards[cards["practice_name"] == "Oak Family Practice"]
+    page_file = tmp_path / "scorecard.html"
+    page_file.write_text(scorecard.printable("Oak Family Practice", "Pat Liaison",
+                                             scorecard.card_table(oak), "2026-03-30"))
+    assert CHROMIUM, "chromium must be installed in CI (.ci/run installs it)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu",
+                                            "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 1123, "height": 794})
+            page.goto(page_file.as_uri())
+            page.emulate_media(media="print")
+            page.screenshot(path=str(tmp_path / "scorecard.png"), full_page=True)
+            page.pdf(path=str(tmp_path / "scorecard.pdf"), format="A4", landscape=True)
+            text = page.inner_text("body")
+            bullets = page.locator("li, ul, ol").count()
+            cells = page.locator("td").all_inner_texts()
+        finally:
+            browser.close()
+    assert (tmp_path / "scorecard.png").stat().st_size > 10_000
+    assert (tmp_path / "scorecard.pdf").read_bytes().startswith(b"%PDF")
+    assert "Oak Family Practice" in text and "Your liaison: Pat Liaison" in text
+    assert "fewer than 11" in text and bullets == 0
+    assert cells[0] == "fewer than 11" and "-" not in cells

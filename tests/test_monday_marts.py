@@ -41,6 +41,38 @@ def test_the_worklist_names_each_open_referral_its_reason_wait_and_liaison(marts
     ]
 
 
+def test_each_item_is_due_by_its_reason_s_business_days_and_overdue_after(marts) -> None:
+    """Due dates worked out on paper across weekends and Presidents' Day (README)."""
+    assert rows(marts, """
+        select referral_number, due_date::varchar, business_days_until_due, is_overdue,
+               as_of_date::varchar
+        from marts.fct_referral_worklist order by due_date, referral_number""") == [
+        ("REF-13", "2026-02-10", -33, True, "2026-03-30"),
+        ("REF-2", "2026-02-12", -31, True, "2026-03-30"),
+        ("REF-6", "2026-02-25", -23, True, "2026-03-30"),
+        ("REF-5", "2026-02-26", -22, True, "2026-03-30"),
+        ("REF-9", "2026-03-18", -8, True, "2026-03-30"),
+        ("REF-10", "2026-03-25", -3, True, "2026-03-30"),
+        ("REF-7", "2026-03-31", 1, False, "2026-03-30"),
+    ]
+
+
+def test_due_dates_agree_with_numpy_s_business_day_offsets(marts) -> None:
+    """An independent count: numpy.busday_offset with the same holidays and reasons seeds."""
+    with (SEEDS_DIR / "holidays.csv").open(encoding="utf-8") as seed:
+        holidays = [row["holiday_date"] for row in csv.DictReader(seed)]
+    with (SEEDS_DIR / "worklist_reasons.csv").open(encoding="utf-8") as seed:
+        allowed = {row["worklist_reason"]: int(row["listed_after_business_days"])
+                   + int(row["due_within_business_days"]) for row in csv.DictReader(seed)}
+    items = rows(marts, """select worklist_reason, cast(waiting_since_at as date), due_date
+                           from marts.fct_referral_worklist""")
+    assert len(items) == 7
+    for reason, since, due in items:
+        # A wait that starts on a weekend or holiday counts from the business day before.
+        assert due == np.busday_offset(np.datetime64(since), allowed[reason], roll="backward",
+                                       holidays=holidays).astype(object)
+
+
 def test_business_days_agree_with_numpy_s_business_day_calendar(marts) -> None:
     """An independent count: numpy.busday_count with the same holidays seed."""
     with (SEEDS_DIR / "holidays.csv").open(encoding="utf-8") as seed:
@@ -88,10 +120,11 @@ def test_liaison_lift_compares_with_practices_nobody_visited(marts) -> None:
                shortest_window_days, is_window_complete, referrals_before_count,
                referrals_after_count, comparison_practice_count,
                visited_change_per_activity, comparison_change_per_practice,
-               lift_per_activity, is_small_sample
+               lift_per_activity, is_small_sample, reliability
         from marts.fct_liaison_activity_lift""") == [
+        # Cut short (46 of 90 days) before it is small: insufficient data, not a lift.
         ("lunch_and_learn", "Lunch and learn", "Pat Liaison", 1, 46, False, 7, 2, 1,
-         -5.0, 0.0, -5.0, True),
+         -5.0, 0.0, -5.0, True, "insufficient_data"),
     ]
 
 

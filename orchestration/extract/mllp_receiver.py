@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import datetime
 import logging
+import re
 import signal
 import ssl
 import sys
@@ -33,6 +34,7 @@ LOG = logging.getLogger("referral_warehouse.mllp")
 REJECTED = Path("rejected") / "mllp"
 RECEIVER_APPLICATION = "REFERRAL_WAREHOUSE"
 ACCEPTED_TYPES = ("SIU",)
+SEGMENT_END = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -58,11 +60,14 @@ def judge(block: bytes) -> Verdict:
     if not text.startswith("MSH") or len(text) < 8:
         return Verdict("AR", "no MSH segment at the start")
     try:
-        message = hl7.parse(text)
+        # The header decides the answer; the segments after it are the loader's to read (and
+        # to quarantine), and parsing them all here would cost most of a message's time.
+        message = hl7.parse(SEGMENT_END.split(text, maxsplit=1)[0])
         message_type = str(message.segment("MSH")(9)(1)(1))
         control_id = str(message.segment("MSH")(10))
     except Exception as error:  # any parser failure is the sender's error
-        return Verdict("AE", f"the message does not parse as HL7 v2 ({type(error).__name__})")
+        return Verdict("AE", f"the MSH segment does not parse as HL7 v2 "
+                             f"({type(error).__name__})")
     if message_type not in ACCEPTED_TYPES:
         return Verdict("AR", "MSH-9 is not a scheduling (SIU) message", message)
     if not control_id:
@@ -88,12 +93,42 @@ def acknowledgement(verdict: Verdict) -> bytes:
     return (text.rstrip("\r") + "\r").encode("utf-8")
 
 
+class GroupCommit:
+    """One writer for the spool: the messages waiting when a commit starts share its fsyncs."""
+
+    def __init__(self, spool: HL7Spool) -> None:
+        self.spool = spool
+        self._queue: asyncio.Queue[tuple[bytes, asyncio.Future]] = asyncio.Queue()
+
+    async def store(self, block: bytes) -> None:
+        """Return once ``block`` is durable; raise the OSError that kept it from being so."""
+        done = asyncio.get_running_loop().create_future()
+        await self._queue.put((block, done))
+        await done
+
+    async def run(self) -> None:
+        """Commit whatever is waiting, as one write, until cancelled."""
+        while True:
+            waiting = [await self._queue.get()]
+            while not self._queue.empty():
+                waiting.append(self._queue.get_nowait())
+            try:
+                await asyncio.to_thread(self.spool.append_many, [b for b, _ in waiting])
+            except OSError as error:
+                for _, done in waiting:
+                    done.set_exception(error)
+            else:
+                for _, done in waiting:
+                    done.set_result(None)
+
+
 class MLLPReceiver:
     """Accepts connections, judges each message, stores or rejects it, then answers."""
 
     def __init__(self, spool: HL7Spool, landing: Path, max_message_bytes: int,
                  idle_seconds: float) -> None:
         self.spool = spool
+        self.commits = GroupCommit(spool)
         self.rejected = landing / REJECTED
         self.rejected.mkdir(parents=True, exist_ok=True)
         self.max_message_bytes = max_message_bytes
@@ -149,7 +184,7 @@ class MLLPReceiver:
         verdict = judge(block)
         if verdict.code == "AA":
             try:
-                await asyncio.to_thread(self.spool.append, block)
+                await self.commits.store(block)
             except OSError as error:
                 verdict = Verdict("AE", f"the message could not be stored ({error.strerror})",
                                   verdict.message)
@@ -214,10 +249,11 @@ async def serve(args: argparse.Namespace, landing: Path) -> int:
             await asyncio.sleep(min(1.0, args.roll_seconds))
             await asyncio.to_thread(spool.roll_if_old)
 
-    roller = asyncio.create_task(roll_by_time())
+    tasks = [asyncio.create_task(roll_by_time()), asyncio.create_task(receiver.commits.run())]
     await stop.wait()
     server.close()
-    roller.cancel()
+    for task in tasks:
+        task.cancel()
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(server.wait_closed(), 5)
     spool.close()

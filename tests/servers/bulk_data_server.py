@@ -79,6 +79,8 @@ class Handler(BaseHTTPRequestHandler):
 
     server: BulkDataServer
     protocol_version = "HTTP/1.1"
+    # As production servers do: without it, keep-alive responses stall on delayed ACKs.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: object) -> None:
         """Keep stderr quiet: the JSON-lines log is the record."""

@@ -1,7 +1,8 @@
 -- One row per referral a coordinator must act on as of the as-of moment, with the first
--- reason that applies (seed worklist_reasons), how many business days it has waited, and
--- who to call. Windows are vars: worklist_schedule_business_days,
--- worklist_consult_note_business_days, worklist_horizon_days (docs/metrics.md, "Worklist").
+-- reason that applies (seed worklist_reasons), how many business days it has waited, when it
+-- is due and whether it is overdue, and who to call. The seed says when a reason is listed
+-- (listed_after_business_days) and how long it then has (due_within_business_days); the var
+-- worklist_horizon_days ends a wait (docs/metrics.md, "Worklist").
 with
 
 referrals as (
@@ -67,9 +68,17 @@ measured as (
 
     select
         waiting.*,
+        reasons.worklist_reason_name,
+        reasons.action,
+        reasons.listed_after_business_days,
+        reasons.due_within_business_days,
         as_of_day.business_day_number - since_day.business_day_number
-            as business_days_waiting
+            as business_days_waiting,
+        since_day.business_day_number + reasons.listed_after_business_days
+        + reasons.due_within_business_days as due_business_day_number
     from waiting
+    inner join reasons
+        on waiting.worklist_reason = reasons.worklist_reason
     inner join business_days as since_day
         on cast(waiting.waiting_since_at as date) = since_day.date_day
     inner join business_days as as_of_day
@@ -77,44 +86,58 @@ measured as (
 
 ),
 
+due as (
+
+    -- The due date is the business day that many business days after the wait began.
+    select
+        measured.*,
+        due_day.date_day as due_date
+    from measured
+    inner join business_days as due_day
+        on measured.due_business_day_number = due_day.business_day_number
+        and due_day.is_business_day
+
+),
+
 final as (
 
     select
-        measured.referral_id,
-        measured.referral_number,
-        measured.worklist_reason,
-        reasons.worklist_reason_name,
-        reasons.action,
-        measured.waiting_since_at,
-        cast(measured.business_days_waiting as {{ dbt.type_bigint() }})
+        due.referral_id,
+        due.referral_number,
+        due.worklist_reason,
+        due.worklist_reason_name,
+        due.action,
+        due.waiting_since_at,
+        cast(due.business_days_waiting as {{ dbt.type_bigint() }})
             as business_days_waiting,
-        measured.referred_at,
-        measured.specialty_name,
-        coalesce(measured.location_name, 'Unknown') as location_name,
-        measured.source_channel_name,
-        measured.referring_practitioner_id,
+        due.due_date,
+        cast(
+            due.listed_after_business_days + due.due_within_business_days
+            - due.business_days_waiting as {{ dbt.type_bigint() }}
+        ) as business_days_until_due,
+        due.business_days_waiting
+        > due.listed_after_business_days + due.due_within_business_days as is_overdue,
+        cast(due.as_of_at as date) as as_of_date,
+        due.referred_at,
+        due.specialty_name,
+        coalesce(due.location_name, 'Unknown') as location_name,
+        due.source_channel_name,
+        due.referring_practitioner_id,
         referrers.given_name as referrer_given_name,
         referrers.family_name as referrer_family_name,
         referrers.practice_name,
         referrers.liaison_name,
-        measured.is_leaked,
-        measured.leakage_reason
-    from measured
-    left join reasons
-        on measured.worklist_reason = reasons.worklist_reason
+        due.is_leaked,
+        due.leakage_reason
+    from due
     left join referrers
-        on measured.referring_practitioner_id = referrers.referring_practitioner_id
+        on due.referring_practitioner_id = referrers.referring_practitioner_id
     where (
-        measured.worklist_reason <> 'not_scheduled'
-        or measured.business_days_waiting > {{ var('worklist_schedule_business_days') }}
+        due.business_days_waiting > due.listed_after_business_days
+        or due.listed_after_business_days = 0
     )
-    and (
-        measured.worklist_reason <> 'consult_note_overdue'
-        or measured.business_days_waiting
-        > {{ var('worklist_consult_note_business_days') }}
-    )
-    and {{ dbt.dateadd('day', var('worklist_horizon_days'), 'measured.waiting_since_at') }}
-    >= measured.as_of_at
+    and {{ dbt.dateadd('day', var('worklist_horizon_days'), 'due.waiting_since_at') }}
+    >= due.as_of_at
 
 )
 

@@ -191,7 +191,16 @@ final as (
         (
             count(*) < {{ var('lift_min_sample') }}
             or sum(comparison_practice_count) < {{ var('lift_min_sample') }}
-        ) as is_small_sample
+        ) as is_small_sample,
+        -- One verdict: a window the as-of moment cut short has not seen the after-effect yet.
+        case
+            when min(window_days) < {{ var('lift_window_days') }} then 'insufficient_data'
+            when
+                count(*) < {{ var('lift_min_sample') }}
+                or sum(comparison_practice_count) < {{ var('lift_min_sample') }}
+                then 'small_sample'
+            else 'ok'
+        end as reliability
     from activity_lift
     group by activity_type, activity_type_name, liaison_name
 
