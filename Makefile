@@ -42,8 +42,7 @@ run: demo-data
 
 ## Open the Dagster UI on the same code location.
 dev: install
-	$(BIN)/python -m orchestration.transform.dbt_project
-	umask 077 && $(BIN)/dagster dev -m orchestration.definitions
+	$(BIN)/referral-warehouse dev
 
 ## The referral dashboard over the published serving copy (http://127.0.0.1:8501).
 dashboard: install
@@ -70,6 +69,7 @@ BENCH_SCALES ?= 1 10
 benchmark: install
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/pipeline.py --scales $(BENCH_SCALES)
+	$(BIN)/python -m benchmarks.extract --landing $(RW_LANDING_DIR)
 	@if [ "$(BENCH_100)" = "1" ]; then \
 		$(BIN)/python benchmarks/pipeline.py --scales 100 --full-only; fi
 

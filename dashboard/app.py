@@ -20,6 +20,7 @@ from dashboard.data import (
     is_small,
     pareto_curve,
     query,
+    retention_shade,
     serving_database,
     show_count,
     show_money,
@@ -28,6 +29,9 @@ from dashboard.data import (
     top_fifth_share,
     trend_band,
 )
+
+SOURCE_NAMES = {"ehr": "EHR (FHIR)", "scheduling": "Scheduling (HL7 SIU)", "crm": "CRM",
+                "web": "Web analytics (GA4)"}
 
 st.set_page_config(page_title="Referral Warehouse", layout="wide")
 st.title("Where our patients come from, and where we lose them")
@@ -121,6 +125,13 @@ with tabs[1]:
         "-" if is_small(count) else show_money(value) for value, count in
         zip(by_reason["lost_revenue"], by_reason["referrals"], strict=True)]
     st.subheader("Leakage by reason")
+    shown_reasons = by_reason[[not is_small(n) for n in by_reason["referrals"]]]
+    st.altair_chart(alt.Chart(shown_reasons).mark_bar().encode(
+        x=alt.X("referrals:Q", title="leaked referrals"),
+        y=alt.Y("leakage_reason_name:N", title=None, sort="-x",
+                axis=alt.Axis(labelLimit=320))), use_container_width=True)
+    if len(shown_reasons) < len(by_reason):
+        st.caption(f"Reasons with fewer than {SUPPRESS_BELOW} referrals are in the table only.")
     st.dataframe(suppress_columns(by_reason, ["referrals"]).rename(columns={
         "leakage_reason_name": "Reason", "referrals": "Referrals",
         "lost_revenue": "Estimated lost revenue"}), hide_index=True)
@@ -187,11 +198,19 @@ with tabs[3]:
     st.subheader("Referrer retention by cohort")
     retention["cohort"] = retention["cohort_month"].dt.strftime("%Y-%m")
     shown = retention[retention["cohort_size"] >= SUPPRESS_BELOW]
-    st.altair_chart(alt.Chart(shown).mark_rect().encode(
-        x=alt.X("months_since_first_referral:O", title="months since first referral"),
-        y=alt.Y("cohort:O", title="cohort (first referral)"),
-        color=alt.Color("retention_rate:Q", title="retention")),
-        use_container_width=True)
+    grid = shown.pivot_table(index=["cohort", "cohort_size"],
+                             columns="months_since_first_referral", values="retention_rate")
+    grid.columns = [f"month {m}" for m in grid.columns]
+    grid = grid.reset_index().rename(columns={"cohort": "Cohort (first referral)",
+                                              "cohort_size": "Referrers"})
+    rate_columns = [c for c in grid.columns if c.startswith("month ")]
+    # Text in the cells (a month not reached yet is blank), colour from the numbers.
+    text = grid.assign(**{c: ["" if pd.isna(v) else f"{v:.0%}" for v in grid[c]]
+                          for c in rate_columns})
+    st.dataframe(text.style.apply(lambda column: [retention_shade(v) for v in
+                                                  grid[column.name]], subset=rate_columns),
+                 hide_index=True)
+    st.caption("Each cell: the share of the cohort's referrers who sent a referral that month.")
     if len(shown) < len(retention):
         st.caption(f"Cohorts of fewer than {SUPPRESS_BELOW} referrers are not shown.")
 
@@ -206,13 +225,20 @@ with tabs[4]:
         leads=("attributed_lead_count", "sum"), referrals=("attributed_referral_count", "sum"),
         attended=("attributed_attended_count", "sum"),
         revenue=("attributed_revenue_amount", "sum")).reset_index()
-    summary["roi"] = [f"{(r - s) / s:.0%}" if s else "-" for r, s in
-                      zip(summary["revenue"], summary["spend"], strict=True)]
+    summary["roi_value"] = [(r - s) / s if s else None for r, s in
+                            zip(summary["revenue"], summary["spend"], strict=True)]
+    summary["roi"] = [f"{v:.0%}" if v is not None else "-" for v in summary["roi_value"]]
     summary["channel"] = summary["channel"].map(in_words)
     summary["spend"] = [show_money(v) for v in summary["spend"]]
     summary["revenue"] = [show_money(v) for v in summary["revenue"]]
     st.subheader(f"Campaign performance ({in_words(model).lower()})")
-    st.dataframe(suppress_columns(summary, ["sessions", "leads", "referrals", "attended"])
+    with_roi = summary.dropna(subset=["roi_value"])
+    st.altair_chart(alt.Chart(with_roi).mark_bar().encode(
+        x=alt.X("roi_value:Q", title="return on spend", axis=alt.Axis(format="%")),
+        y=alt.Y("campaign_name:N", title=None, sort="-x", axis=alt.Axis(labelLimit=320)),
+        color=alt.Color("channel:N", title="channel")), use_container_width=True)
+    st.dataframe(suppress_columns(summary.drop(columns="roi_value"),
+                                  ["sessions", "leads", "referrals", "attended"])
                  .rename(columns={"campaign_name": "Campaign", "channel": "Channel",
                                   "spend": "Spend", "sessions": "Sessions", "leads": "Leads",
                                   "referrals": "Referrals", "attended": "New patients",
@@ -225,6 +251,8 @@ with tabs[5]:
         results = query("select suite, rule, severity, success, unexpected_count, checked_at "
                         "from quality_rule_results order by success, severity, suite")
         results["success"] = results["success"].map({True: "passed", False: "failed"})
+        results["suite"] = results["suite"].map(in_words)
+        results["rule"] = results["rule"].map(in_words)
         st.dataframe(results.rename(columns={
             "suite": "Suite", "rule": "Rule", "severity": "Severity", "success": "Result",
             "unexpected_count": "Records flagged", "checked_at": "Checked at"}),
@@ -237,8 +265,10 @@ with tabs[5]:
                 "and column)")
     st.subheader("Freshness")
     freshness = query("select * from source_freshness order by source, entity")
-    st.dataframe(freshness.rename(columns=in_words),
-                 hide_index=True)
+    freshness["entity"] = [in_words(e.removeprefix(f"{s}_")) for s, e in
+                           zip(freshness["source"], freshness["entity"], strict=True)]
+    freshness["source"] = freshness["source"].map(SOURCE_NAMES).fillna(freshness["source"])
+    st.dataframe(freshness.rename(columns=in_words), hide_index=True)
 
 with tabs[6]:
     monday.worklist(filtered)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import streamlit as st
 
 from dashboard import docs_server
 from orchestration.serve.publication import DATA_DOCS_LINK, DOCS_LINK, current_database
@@ -43,9 +44,19 @@ def docs_links() -> dict[str, str]:
 
 
 def query(sql: str, parameters: list | None = None) -> pd.DataFrame:
-    """Run a query on a fresh read-only connection to the operational copy."""
-    with duckdb.connect(str(serving_database()), read_only=True) as con:
-        return con.execute(sql, parameters or []).df()
+    """Run a query on the operational copy, read once per publication and kept.
+
+    A publication never changes once written, and each has its own path, so the answer to
+    one query on one path is the same for as long as the dashboard runs: a new publication
+    is a new path and is read afresh.
+    """
+    return _read(str(serving_database()), sql, tuple(parameters or ()))
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def _read(database: str, sql: str, parameters: tuple) -> pd.DataFrame:
+    with duckdb.connect(database, read_only=True) as con:
+        return con.execute(sql, list(parameters)).df()
 
 
 def is_small(count: float | None) -> bool:
@@ -151,6 +162,15 @@ def top_fifth_share(referrers: pd.DataFrame) -> float | None:
         return None
     top = referrers[referrers["volume_rank_share"] <= 0.2]
     return float(top["cumulative_referral_share"].max()) if not top.empty else None
+
+
+def retention_shade(rate: float | None) -> str:
+    """A cell's colour for a retention share: darker blue for more, readable text on it."""
+    if rate is None or pd.isna(rate):
+        return ""
+    light = round(235 - 170 * float(rate))
+    text = "white" if rate > 0.55 else "black"
+    return f"background-color: rgb({light}, {light + 10}, 250); color: {text}"
 
 
 def in_words(code: str) -> str:

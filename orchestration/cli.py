@@ -24,7 +24,19 @@ if TYPE_CHECKING:
 EXIT_BUSY = 75  # EX_TEMPFAIL: try again later
 
 
-def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float) -> int:
+def _warnings(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """The run's own warning messages (not Dagster's), each once, in the order logged."""
+    import logging
+
+    seen: dict[str, None] = {}
+    for entry in instance.all_logs(run_id):
+        if entry.dagster_event is None and entry.level >= logging.WARNING:
+            seen.setdefault(entry.user_message.strip().splitlines()[0][:240], None)
+    return list(seen)
+
+
+def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float,
+               warnings: list[str]) -> int:
     rows, built, rejected, undelivered, unloaded = [], [], [], [], []
     engines: set[str | None] = set()
     for event in result.get_asset_materialization_events():
@@ -69,11 +81,14 @@ def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float
         print(f"dbt models built on: {', '.join(sorted(engines))} (RW_DBT_TARGET)")
     evaluations = result.get_asset_check_evaluations()
     passed = [e for e in evaluations if e.passed]
-    failed = [e for e in evaluations if not e.passed]
-    print(f"\nchecks: {len(passed)} passed, {len(failed)} failed")
-    for evaluation in failed:
-        print(f"  {evaluation.severity.value:5} {evaluation.asset_key.to_user_string()}"
-              f" {evaluation.check_name}")
+    blocking = [e for e in evaluations if not e.passed and e.severity.value == "ERROR"]
+    warned = [e for e in evaluations if not e.passed and e.severity.value != "ERROR"]
+    print(f"\nchecks: {len(passed)} passed, {len(blocking)} failed (blocking), "
+          f"{len(warned)} warned")
+    for label, group in (("FAILED", blocking), ("warned", warned)):
+        for evaluation in group:
+            print(f"  {label:6} {evaluation.asset_key.to_user_string()} "
+                  f"{evaluation.check_name}")
     print(f"warehouse: {warehouse}")
     serving = Path(settings.serving_dir())
     if (serving / OPERATIONS_FILE).exists():
@@ -90,6 +105,9 @@ def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float
         cause = error.cause if error and error.cause else error
         message = (cause.message if cause else "unknown error").strip().splitlines()[0]
         print(f"FAILED {failure.step_key}: {message}")
+    if warnings:
+        print(f"\nwarnings ({len(warnings)}, each once; every log line is in the log file):")
+        print("\n".join(f"  {message}" for message in warnings[:10]))
     print(f"run {result.run_id} {'succeeded' if result.success else 'FAILED'} "
           f"in {seconds:.1f}s")
     return 0 if result.success else 1
@@ -160,20 +178,23 @@ def run(argv: list[str]) -> int:
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") \
         else dg.DagsterInstance.ephemeral()
     started = time.perf_counter()
-    # The console shows warnings and errors only; every event is in the Dagster UI's run log.
-    # dbt's per-node lines (dagster-dbt echoes them to stdout) go to a log file instead.
+    # Dagster's console log (warnings and errors) and dbt's per-node lines (dagster-dbt echoes
+    # them to stdout) go to a log file; every event is also in the Dagster UI's run log.
     log_level = os.environ.get("RW_LOG_LEVEL", "WARNING")
     log_file = Path(settings.log_dir()) / f"run-{time.strftime('%Y%m%dT%H%M%S')}.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    print(f"running; dbt's output goes to {log_file}", flush=True)
-    with log_file.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log):
+    print(f"running; dbt's output and Dagster's log go to {log_file}", flush=True)
+    # The terminal gets the progress lines (written to the real stdout) and the summary.
+    with log_file.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log), \
+            contextlib.redirect_stderr(log):
         result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
             instance=instance, raise_on_error=False,
             tags={settings.LAUNCHED_BY_TAG: "command line"},
             run_config={"loggers": {"console": {"config": {"log_level": log_level}},
                                     "progress": {"config": {"enabled": True}}}})
-    code = _summarize(result, settings.warehouse_path(), time.perf_counter() - started)
-    print(f"dbt's output: {log_file}")
+    code = _summarize(result, settings.warehouse_path(), time.perf_counter() - started,
+                      _warnings(instance, result.run_id))
+    print(f"log: {log_file}")
     return code
 
 
@@ -264,7 +285,24 @@ def listen_hl7(argv: list[str]) -> int:
     return receive(argv, settings.landing_dir())
 
 
-COMMANDS = {"run": run, "rekey": rekey, "extract-ehr": extract_ehr, "listen-hl7": listen_hl7}
+def dev(argv: list[str]) -> int:
+    """`make dev`: the Dagster UI on this code location, stopped whole by Ctrl-C or SIGTERM."""
+    parser = argparse.ArgumentParser(prog="referral-warehouse dev")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address the UI listens on (default: this machine only)")
+    parser.add_argument("--port", default="3000")
+    args = parser.parse_args(argv)
+    from orchestration.runtime.supervised import run_supervised
+    from orchestration.transform.dbt_project import prepare
+
+    prepare()  # the venv's dbt parses the project if it changed; dagster dev then loads it
+    return run_supervised([sys.executable, "-m", "dagster", "dev", "-m",
+                           "orchestration.definitions", "--host", args.host, "--port",
+                           args.port])
+
+
+COMMANDS = {"run": run, "rekey": rekey, "extract-ehr": extract_ehr, "listen-hl7": listen_hl7,
+            "dev": dev}
 
 
 def main() -> None:
@@ -275,7 +313,8 @@ def main() -> None:
     parser.add_argument("command", choices=sorted(COMMANDS),
                         help="run: refresh the warehouse; rekey: rebuild it with a new "
                              "pseudonymization key; extract-ehr: one FHIR Bulk Data export "
-                             "into the landing folder; listen-hl7: receive SIU over MLLP")
+                             "into the landing folder; listen-hl7: receive SIU over MLLP; "
+                             "dev: the Dagster UI")
     args, rest = parser.parse_known_args()
     sys.exit(COMMANDS[args.command](rest))
 

@@ -239,3 +239,13 @@ def test_trend_bands_survive_small_cell_suppression() -> None:
     assert [trend_band(r, p) for r, p in ((1, 8), (2, 6), (0, 4), (3, 5), (5, 4), (4, 0))] == [
         "↓ more than 75%", "↓ 50-75%", "↓ 100% (none lately)", "↓ 25-50%", "↑ up to 25%",
         "new"]
+
+
+def test_pictures_and_labels_are_in_words_and_percentages(app) -> None:
+    at = app(threshold=1)
+    retention = _table(at, "Cohort (first referral)")
+    cells = [v for c in retention.columns if c.startswith("month ") for v in retention[c]]
+    assert cells and all(v == "" or re.fullmatch(r"\d+%", v) for v in cells)
+    freshness = _table(at, "Last loaded at")
+    assert "Intake leads" in set(freshness["Entity"]) and "CRM" in set(freshness["Source"])
+    assert not [s for s in _table(at, "Records flagged")["Suite"] if "_" in s]

@@ -72,7 +72,7 @@ def test_chromium_renders_the_funnel_without_errors(running_dashboard: str,
             page.screenshot(path=str(screenshot), full_page=True)
             text = page.inner_text("body")
             # Every page, as a person clicks through them: screenshot, and no error element.
-            pages = {}
+            pages, texts, bullets = {}, {}, {}
             for tab in page.get_by_role("tab").all():
                 name = tab.inner_text().strip()
                 tab.click()
@@ -82,6 +82,8 @@ def test_chromium_renders_the_funnel_without_errors(running_dashboard: str,
                 errors = page.locator('[data-testid="stException"], '
                                       '[data-testid="stAlertContentError"]').count()
                 pages[name] = (shot.stat().st_size, errors)
+                texts[name] = page.inner_text("body")
+                bullets[name] = page.locator('[data-testid="stTable"] li').count()
         finally:
             browser.close()
     assert screenshot.stat().st_size > 20_000
@@ -94,6 +96,12 @@ def test_chromium_renders_the_funnel_without_errors(running_dashboard: str,
     for name, (size, errors) in pages.items():
         assert errors == 0, f"{name} shows an error"
         assert size > 20_000, f"{name} rendered nothing"
+    # What a coordinator and a liaison read off the screen.
+    assert "Referrals to act on, as of Monday 30 March 2026" in texts["Worklist"]
+    # (The grid draws its cells on a canvas: their text is checked in test_dashboard.py.)
+    assert "Overdue" in texts["Worklist"] and "Nobody owns" in texts["Worklist"]
+    assert "fewer than 11" in texts["Scorecard"] and bullets["Scorecard"] == 0
+    assert "Deploy" not in texts["Funnel"]  # no developer menu for the people who read it
 
 
 @pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),

@@ -10,9 +10,12 @@ referrals as (
 
 ),
 
-reporting_dates as (
+months as (
 
-    select * from {{ ref('int_reporting_dates') }}
+    select
+        referral_month,
+        is_month_closed
+    from {{ ref('int_referral_months') }}
 
 ),
 
@@ -55,11 +58,12 @@ aggregated as (
 final as (
 
     select
-        {{ dbt.concat(["coalesce(cast(referral_month as " ~ dbt.type_string()
+        {{ dbt.concat(["coalesce(cast(aggregated.referral_month as " ~ dbt.type_string()
                        ~ "), 'undated')", "'|'",
-                       "coalesce(specialty_code, 'unknown')", "'|'", "location_name", "'|'",
-                       "source_channel", "'|'",
-                       "coalesce(referring_practitioner_id, '')", "'|'", "direction"]) }}
+                       "coalesce(aggregated.specialty_code, 'unknown')", "'|'",
+                       "aggregated.location_name", "'|'", "aggregated.source_channel", "'|'",
+                       "coalesce(aggregated.referring_practitioner_id, '')", "'|'",
+                       "aggregated.direction"]) }}
             as funnel_row_id,
         aggregated.referral_month,
         aggregated.specialty_code,
@@ -71,8 +75,7 @@ final as (
         aggregated.referring_provider_npi,
         aggregated.direction,
         aggregated.direction_name,
-        {{ month_window_closed('aggregated.referral_month', 'reporting_dates.as_of_at') }}
-            as is_window_closed,
+        coalesce(months.is_month_closed, false) as is_window_closed,
         aggregated.referred_count,
         aggregated.scheduled_count,
         aggregated.attended_count,
@@ -91,7 +94,8 @@ final as (
         cast(aggregated.median_days_to_loop_close as {{ type_double() }})
             as median_days_to_loop_close
     from aggregated
-    cross join reporting_dates
+    left join months
+        on aggregated.referral_month = months.referral_month
 
 )
 

@@ -15,9 +15,12 @@ leakage as (
 
 ),
 
-reporting_dates as (
+months as (
 
-    select * from {{ ref('int_reporting_dates') }}
+    select
+        referral_month,
+        is_month_closed
+    from {{ ref('int_referral_months') }}
 
 ),
 
@@ -71,8 +74,7 @@ final as (
         aggregated.referral_month,
         aggregated.referring_practitioner_id,
         aggregated.referring_provider_npi,
-        {{ month_window_closed('aggregated.referral_month', 'reporting_dates.as_of_at') }}
-            as is_window_closed,
+        coalesce(months.is_month_closed, false) as is_window_closed,
         aggregated.referred_count,
         aggregated.leaked_count,
         aggregated.pending_count,
@@ -84,7 +86,8 @@ final as (
         cast(aggregated.estimated_lost_revenue_amount as {{ type_money() }})
             as estimated_lost_revenue_amount
     from aggregated
-    cross join reporting_dates
+    left join months
+        on aggregated.referral_month = months.referral_month
 
 )
 

@@ -6,6 +6,26 @@ referrals as (
 
 ),
 
+months as (
+
+    select
+        referral_month,
+        is_month_closed
+    from {{ ref('int_referral_months') }}
+
+),
+
+dated as (
+
+    select
+        referrals.*,
+        coalesce(months.is_month_closed, false) as is_month_closed
+    from referrals
+    left join months
+        on referrals.referral_month = months.referral_month
+
+),
+
 final as (
 
     select
@@ -40,6 +60,7 @@ final as (
         referred_at_source,
         referral_month,
         is_window_closed,
+        is_month_closed,
         first_scheduled_at as scheduled_at,
         first_visit_at,
         loop_closed_at,
@@ -61,7 +82,7 @@ final as (
         is_pending,
         cast(visit_count as {{ dbt.type_bigint() }}) as visit_count,
         cast(visit_revenue_amount as {{ type_money() }}) as visit_revenue_amount
-    from referrals
+    from dated
 
 )
 

@@ -18,9 +18,14 @@ referrer_practices as (
 
 ),
 
-reporting_dates as (
+-- A quarter is closed when each of its months is (int_referral_months, docs/metrics.md).
+quarters as (
 
-    select * from {{ ref('int_reporting_dates') }}
+    select
+        cast({{ dbt.date_trunc('quarter', 'referral_month') }} as date) as referral_quarter,
+        min(case when is_month_closed then 1 else 0 end) = 1 as is_quarter_closed
+    from {{ ref('int_referral_months') }}
+    group by cast({{ dbt.date_trunc('quarter', 'referral_month') }} as date)
 
 ),
 
@@ -76,11 +81,7 @@ final as (
         aggregated.practice_name,
         aggregated.liaison_name,
         aggregated.referral_quarter,
-        (
-            {{ dbt.dateadd('day', var('leakage_window_days'),
-                           dbt.dateadd('month', 3, 'aggregated.referral_quarter')) }}
-            <= reporting_dates.as_of_at
-        ) as is_window_closed,
+        coalesce(quarters.is_quarter_closed, false) as is_window_closed,
         aggregated.referred_count,
         aggregated.attended_count,
         aggregated.loop_closed_count,
@@ -98,7 +99,8 @@ final as (
         {{ safe_divide('aggregated.referred_count - aggregated.leaked_count',
                        'aggregated.referred_count') }} as stayed_in_network_rate
     from aggregated
-    cross join reporting_dates
+    left join quarters
+        on aggregated.referral_quarter = quarters.referral_quarter
 
 )
 
