@@ -117,7 +117,6 @@ def worklist(apply_filters: Callable[[pd.DataFrame], pd.DataFrame]) -> None:
                "service levels in seeds/worklist_reasons.csv (docs/metrics.md, Worklist).")
     st.dataframe(table, hide_index=True, column_config={
         "Due": st.column_config.TextColumn(width="small"),
-        "Referral": st.column_config.TextColumn(width="small"),
         "What to do": st.column_config.TextColumn(width="medium")})
     st.download_button("Download as CSV", table.to_csv(index=False).encode("utf-8"),
                        file_name="referral_worklist.csv", mime="text/csv",

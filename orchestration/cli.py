@@ -30,8 +30,9 @@ def _warnings(instance: dg.DagsterInstance, run_id: str) -> list[str]:
 
     seen: dict[str, None] = {}
     for entry in instance.all_logs(run_id):
-        if entry.dagster_event is None and entry.level >= logging.WARNING:
-            seen.setdefault(entry.user_message.strip().splitlines()[0][:240], None)
+        lines = (entry.user_message or "").strip().splitlines()
+        if entry.dagster_event is None and entry.level >= logging.WARNING and lines:
+            seen.setdefault(lines[0][:240], None)
     return list(seen)
 
 
