@@ -70,6 +70,7 @@ benchmark: install
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/pipeline.py --scales $(BENCH_SCALES)
 	$(BIN)/python -m benchmarks.extract --landing $(RW_LANDING_DIR)
+	$(BIN)/python benchmarks/forecast_backtest.py
 	@if [ "$(BENCH_100)" = "1" ]; then \
 		$(BIN)/python benchmarks/pipeline.py --scales 100 --full-only; fi
 

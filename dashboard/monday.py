@@ -174,12 +174,22 @@ def forecast() -> None:
         "95% range": [f"{lo:.0f} to {hi:.0f}" for lo, hi in
                       zip(rows["lower_count"], rows["upper_count"], strict=True)],
         "Last 90 days": [show_count(v) for v in rows["recent_referral_count"]],
-        "Trend": ["not enough history" if pd.isna(s) else "slipping ↓" if s else "as expected"
-                  for s in rows["is_slipping"]],
+        "Trend": [_trend(slipping, changed) for slipping, changed in
+                  zip(rows["is_slipping"], rows["is_rate_changed"], strict=True)],
     })
     st.dataframe(table, hide_index=True)
     st.caption("A referrer is slipping when the last 90 days fell below the range forecast "
-               "90 days ago (docs/metrics.md, Forecast).")
+               "90 days ago. A changed pace (stopped, started, sped up or slowed) makes the "
+               "forecast follow the last 90 days (docs/metrics.md, Forecast).")
+
+
+def _trend(slipping: object, changed: bool) -> str:
+    """The forecast's verdict in words: slipping first, then a changed pace."""
+    if not pd.isna(slipping) and slipping:
+        return "slipping ↓"
+    if not pd.isna(changed) and changed:
+        return "pace changed"
+    return "not enough history" if pd.isna(slipping) else "as expected"
 
 
 def lift() -> None:

@@ -197,7 +197,7 @@ def test_the_forecast_and_lift_pages_show_the_marts(app) -> None:
     at = app(threshold=1)
     forecast = _table(at, "95% range")
     assert list(forecast["Expected"]) == ["5.4", "4.3", "2.1"]
-    assert list(forecast["95% range"]) == ["1 to 10", "0 to 8", "0 to 5"]
+    assert list(forecast["95% range"]) == ["1 to 10", "1 to 9", "0 to 5"]
     assert set(forecast["Trend"]) == {"not enough history"}
     lift = _table(at, "Lift per activity")
     assert lift.iloc[0].to_dict() == {

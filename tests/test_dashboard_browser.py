@@ -141,3 +141,60 @@ def test_the_printed_scorecard_reads_correctly(handmade_world: Path, tmp_path: P
     assert "Oak Family Practice" in text and "Your liaison: Pat Liaison" in text
     assert "fewer than 11" in text and bullets == 0
     assert cells[0] == "fewer than 11" and "-" not in cells
+
+
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"),
+                    reason="Debian's chromium is not installed (.ci/run installs it)")
+def test_data_docs_render_with_no_network(handmade_world: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The published Data Docs draw their styles and result tables from local files only."""
+    from playwright.sync_api import sync_playwright
+
+    from dashboard import docs_server
+    from orchestration.serve.publication import DATA_DOCS_LINK
+
+    monkeypatch.setenv("RW_DOCS_PORT", str(_free_port()))
+    base = docs_server.start(handmade_world / "serving")
+    outside: list[str] = []
+
+    def only_this_machine(route) -> None:
+        if route.request.url.startswith(base):
+            route.continue_()
+        else:
+            outside.append(route.request.url.split("?", 1)[0])
+            route.abort()
+
+    pages = sorted((handmade_world / "serving" / DATA_DOCS_LINK / "validations").rglob("*.html"))
+    assert pages, "the hand-made run published validation results"
+    validation = pages[0].relative_to(handmade_world / "serving").as_posix()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM,
+                                             args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.route("**/*", only_this_machine)
+            rendered = {}
+            for name, path in (("index", f"{DATA_DOCS_LINK}/index.html"),
+                               ("validation", validation)):
+                page.goto(f"{base}/{path}")
+                page.wait_for_load_state("networkidle")
+                page.screenshot(path=str(tmp_path / f"data-docs-{name}.png"), full_page=True)
+                rendered[name] = page.evaluate("""() => ({
+                    tableRows: document.querySelectorAll('.bootstrap-table tbody tr').length,
+                    styles: [...document.querySelectorAll('link[rel=stylesheet]')]
+                        .every(link => link.sheet && link.sheet.cssRules.length > 0),
+                    scripts: typeof jQuery === 'function'
+                        && typeof jQuery.fn.bootstrapTable === 'function'
+                        && typeof jQuery.fn.datepicker === 'function'
+                        && typeof vegaEmbed === 'function',
+                    icons: getComputedStyle(document.querySelector('.fas, .fa, .fab')
+                                            || document.body).fontFamily})""")
+        finally:
+            browser.close()
+    assert outside == []
+    # bootstrap-table drew the index's list of validation runs (empty without its script)...
+    assert rendered["index"]["tableRows"] > 0
+    # ...and on every page each stylesheet loaded, each library ran and the icons have their font.
+    for found in rendered.values():
+        assert found["styles"] and found["scripts"]
+        assert "Font Awesome" in found["icons"]

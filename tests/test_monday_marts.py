@@ -105,12 +105,12 @@ def test_the_scorecard_gives_each_practice_its_four_cs(marts) -> None:
 def test_the_forecast_gives_an_interval_on_a_short_series(marts) -> None:
     assert rows(marts, """
         select referring_practitioner_id, history_days, history_referral_count,
-               round(expected_count, 4), round(lower_count, 4), round(upper_count, 4),
+               is_rate_changed, round(expected_count, 4), dispersion, lower_count, upper_count,
                recent_referral_count, prior_expected_count, is_slipping
         from marts.fct_referrer_forecast order by 1""") == [
-        ("prac-pcp", 84, 2, 2.1429, 0.0, 5.012, 2, None, None),
-        ("prac-ref1", 84, 5, 5.3571, 0.8206, 9.8937, 5, None, None),
-        ("prac-ref2", 84, 4, 4.2857, 0.2281, 8.3433, 4, None, None),
+        ("prac-pcp", 84, 2, False, 2.1429, 0.0, 0, 5, 2, None, None),
+        ("prac-ref1", 84, 5, False, 5.3571, 0.0, 1, 10, 5, None, None),
+        ("prac-ref2", 84, 4, False, 4.2857, 0.0, 1, 9, 4, None, None),
     ]
 
 

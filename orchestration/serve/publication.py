@@ -33,6 +33,7 @@ from pathlib import Path
 import duckdb
 
 from orchestration.runtime.file_modes import let_group_traverse, share_with_group
+from orchestration.serve import offline_data_docs
 from orchestration.serve.bi_copy import write_bi_copy
 from orchestration.serve.suppression import DEFAULT_THRESHOLD
 
@@ -133,6 +134,8 @@ def publish(con: duckdb.DuckDBPyConnection, serving_dir: Path, run_id: str,
     for site, name in ((docs_site, DOCS_LINK), (data_docs_site, DATA_DOCS_LINK)):
         if site is not None and site.is_dir():
             shutil.copytree(site, building / name, symlinks=True)  # never what a link points to
+    if (building / DATA_DOCS_LINK).is_dir():
+        offline_data_docs.localize(building / DATA_DOCS_LINK)
     for part in BI_COPY_PARTS:  # the one part a BI group may read, and the way to it
         share_with_group(building / part)
     for folder in (building, publications, serving_dir):

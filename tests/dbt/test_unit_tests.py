@@ -1,13 +1,13 @@
-"""dbt's unit tests, run here rather than in every production run (issue 11).
+"""dbt's unit tests on DuckDB, run here rather than in every production run (issue 11).
 
 They check our SQL on fixed inputs, so they belong with the code's tests; a production
 `dbt build` excludes them. They need the warehouse's relations to exist, so they run against
-a copy of the hand-made world's warehouse.
+a copy of the hand-made world's warehouse. tests/engines runs the same unit tests on
+Postgres and Spark, inside their builds.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from orchestration.settings import REPO_ROOT
 from orchestration.transform.dbt_project import dbt_executable
+from tests.engines.marts import project_unit_tests, unit_test_verdicts
 
 
 def test_every_dbt_unit_test_passes(handmade_world: Path, tmp_path: Path) -> None:
@@ -28,6 +29,5 @@ def test_every_dbt_unit_test_passes(handmade_world: Path, tmp_path: Path) -> Non
         env={**os.environ, "RW_WAREHOUSE_PATH": str(warehouse)}, cwd=REPO_ROOT,
         capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:]
-    results = [r for r in json.loads((target / "run_results.json").read_text())["results"]
-               if r["unique_id"].startswith("unit_test.")]  # not the on-run-start hook
-    assert len(results) >= 4 and {r["status"] for r in results} == {"pass"}
+    verdicts = unit_test_verdicts(target)
+    assert set(verdicts) == project_unit_tests(target) and set(verdicts.values()) == {"pass"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,3 +55,16 @@ def duckdb_marts(warehouse: Path) -> Marts:
     finally:
         con.close()
     return Marts(columns, rows)
+
+
+def unit_test_verdicts(target: Path) -> dict[str, str]:
+    """Each dbt unit test's status in the run_results.json of a dbt command's target folder."""
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return {r["unique_id"]: r["status"] for r in results
+            if r["unique_id"].startswith("unit_test.")}
+
+
+
+def project_unit_tests(target: Path) -> set[str]:
+    """Every unit test of the project, from the manifest the same dbt command wrote."""
+    return set(json.loads((target / "manifest.json").read_text())["unit_tests"])

@@ -23,7 +23,13 @@ import pytest
 from orchestration.ingest.raw_to_postgres import copy_raw_to_postgres
 from orchestration.settings import REPO_ROOT
 from orchestration.transform.dbt_project import dbt_executable
-from tests.engines.marts import INCREMENTAL, duckdb_marts, sorted_rows
+from tests.engines.marts import (
+    INCREMENTAL,
+    duckdb_marts,
+    project_unit_tests,
+    sorted_rows,
+    unit_test_verdicts,
+)
 
 
 def _postgres_bin() -> Path | None:
@@ -100,12 +106,18 @@ def test_the_marts_on_postgres_equal_duckdbs_and_a_second_build_changes_nothing(
     env = {**os.environ, **postgres, "RW_DBT_TARGET": "postgres"}
     counts = []
     for build in (1, 2):
+        # The first build runs every dbt unit test on Postgres too, before its model.
+        unit_tests = [] if build == 1 else ["--exclude", "resource_type:unit_test"]
         done = subprocess.run(
-            [dbt_executable(), "build", "--exclude", "resource_type:unit_test",
+            [dbt_executable(), "build", *unit_tests,
              "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT / "profiles"),
              "--target-path", str(tmp_path / f"target-{build}")],
             env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stdout[-4000:]
+        if build == 1:
+            verdicts = unit_test_verdicts(tmp_path / "target-1")
+            assert set(verdicts) == project_unit_tests(tmp_path / "target-1"), verdicts
+            assert set(verdicts.values()) == {"pass"}, verdicts
         with psycopg2.connect(dsn) as pg, pg.cursor() as cursor:
             for table, rows in expected.rows.items():
                 assert _rows(cursor, f"select {expected.select(table)} "

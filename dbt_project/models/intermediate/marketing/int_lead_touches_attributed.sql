@@ -70,13 +70,15 @@ final as (
         touches.touch_number,
         touches.touch_count,
         models.attribution_model,
-        case
+        -- A double on every engine: Spark reads 1.0 as an exact decimal, and 1.0 / 3 then
+        -- differs from DuckDB's and Postgres's in type and value (decision 143).
+        cast(case
             when models.attribution_model = 'first_touch'
-                then case when touches.touch_number = 1 then 1.0 else 0.0 end
+                then case when touches.touch_number = 1 then 1 else 0 end
             when models.attribution_model = 'last_touch'
-                then case when touches.touch_number = touches.touch_count then 1.0 else 0.0 end
-            else 1.0 / touches.touch_count
-        end as credit
+                then case when touches.touch_number = touches.touch_count then 1 else 0 end
+            else cast(1 as {{ type_double() }}) / touches.touch_count
+        end as {{ type_double() }}) as credit
     from touches
     cross join models
 
