@@ -285,3 +285,9 @@ def test_the_dbt_version_dagster_is_told_is_the_one_that_runs() -> None:
                            check=True).stdout
     installed = re.search(r"installed:\s*(\d+\.\d+\.\d+)", shown)
     assert installed and str(dbt_cli()._cli_version) == installed.group(1)
+
+
+def test_unit_test_names_fit_postgres_identifiers(manifest: dict) -> None:
+    """dbt names a unit test's relation after the test; Postgres cuts identifiers at 63."""
+    assert [n["name"] for n in manifest.get("unit_tests", {}).values()
+            if len(n["name"]) > 63] == []
