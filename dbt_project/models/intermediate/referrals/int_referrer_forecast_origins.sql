@@ -137,6 +137,9 @@ change_bounds as (
 final as (
 
     select
+        {{ dbt.concat(['known_referrers.referring_practitioner_id', "'@'",
+                       'cast(known_referrers.origin_days_before as ' ~ dbt.type_string() ~ ')']) }}
+            as forecast_id,
         known_referrers.referring_practitioner_id,
         known_referrers.origin_days_before,
         cast(known_referrers.history_days as {{ dbt.type_bigint() }}) as history_days,

@@ -45,6 +45,7 @@ bounds as (
 final as (
 
     select
+        dispersed.forecast_id,
         dispersed.referring_practitioner_id,
         dispersed.origin_days_before,
         dispersed.history_days,
