@@ -151,6 +151,7 @@ def test_data_docs_render_with_no_network(handmade_world: Path, tmp_path: Path,
     from playwright.sync_api import sync_playwright
 
     from dashboard import docs_server
+    from orchestration.serve import offline_data_docs
     from orchestration.serve.publication import DATA_DOCS_LINK
 
     monkeypatch.setenv("RW_DOCS_PORT", str(_free_port()))
@@ -164,6 +165,9 @@ def test_data_docs_render_with_no_network(handmade_world: Path, tmp_path: Path,
             outside.append(route.request.url.split("?", 1)[0])
             route.abort()
 
+    # No page of the published site still loads anything from another host...
+    assert offline_data_docs.external_references(handmade_world / "serving" / DATA_DOCS_LINK) \
+        == set()
     pages = sorted((handmade_world / "serving" / DATA_DOCS_LINK / "validations").rglob("*.html"))
     assert pages, "the hand-made run published validation results"
     validation = pages[0].relative_to(handmade_world / "serving").as_posix()
@@ -191,6 +195,7 @@ def test_data_docs_render_with_no_network(handmade_world: Path, tmp_path: Path,
                                             || document.body).fontFamily})""")
         finally:
             browser.close()
+    # ...and the browser asked for nothing outside either.
     assert outside == []
     # bootstrap-table drew the index's list of validation runs (empty without its script)...
     assert rendered["index"]["tableRows"] > 0

@@ -134,38 +134,45 @@ change_bounds as (
 
 ),
 
-final as (
+tested as (
 
     select
-        {{ dbt.concat(['known_referrers.referring_practitioner_id', "'@'",
-                       'cast(known_referrers.origin_days_before as ' ~ dbt.type_string() ~ ')']) }}
-            as forecast_id,
-        known_referrers.referring_practitioner_id,
-        known_referrers.origin_days_before,
-        cast(known_referrers.history_days as {{ dbt.type_bigint() }}) as history_days,
-        known_referrers.history_referral_count,
-        known_referrers.recent_referral_count,
+        known_referrers.*,
         coalesce(
             known_referrers.recent_referral_count < change_bounds.lower_count
             or known_referrers.recent_referral_count > change_bounds.upper_count,
             false
-        ) as is_rate_changed,
-        case
-            when known_referrers.recent_referral_count < change_bounds.lower_count
-                or known_referrers.recent_referral_count > change_bounds.upper_count
-                then cast(known_referrers.recent_referral_count as {{ type_double() }})
-            else cast(known_referrers.history_referral_count as {{ type_double() }})
-                * {{ var('forecast_horizon_days') }} / known_referrers.history_days
-        end as expected_count,
-        -- Known only when the whole horizon after the origin has passed.
-        case when known_referrers.origin_days_before >= {{ var('forecast_horizon_days') }}
-                then known_referrers.following_referral_count
-        end as following_referral_count
+        ) as is_rate_changed
     from known_referrers
     left join change_bounds
         on
         known_referrers.referring_practitioner_id = change_bounds.referring_practitioner_id
         and known_referrers.origin_days_before = change_bounds.origin_days_before
+
+),
+
+final as (
+
+    select
+        {{ dbt.concat(['referring_practitioner_id', "'|'",
+                       'cast(origin_days_before as ' ~ dbt.type_string() ~ ')']) }}
+            as forecast_id,
+        referring_practitioner_id,
+        origin_days_before,
+        cast(history_days as {{ dbt.type_bigint() }}) as history_days,
+        history_referral_count,
+        recent_referral_count,
+        is_rate_changed,
+        case
+            when is_rate_changed then cast(recent_referral_count as {{ type_double() }})
+            else cast(history_referral_count as {{ type_double() }})
+                * {{ var('forecast_horizon_days') }} / history_days
+        end as expected_count,
+        -- Known only when the whole horizon after the origin has passed.
+        case when origin_days_before >= {{ var('forecast_horizon_days') }}
+                then following_referral_count
+        end as following_referral_count
+    from tested
 
 )
 
