@@ -70,12 +70,27 @@ _LOADED = re.compile(r'(<(?:script|link|img)\b[^>]*?\b(?:src|href)=")(https?://[
 
 def localize(site: Path) -> None:
     """Copy the assets into ``site`` and point every page of it at them."""
-    shutil.copytree(ASSETS, site / ASSETS_FOLDER, dirs_exist_ok=True)
+    _copy_with_process_modes(ASSETS, site / ASSETS_FOLDER)
     for page in site.rglob("*.html"):
         depth = len(page.relative_to(site).parts) - 1
         prefix = "../" * depth + ASSETS_FOLDER + "/"
         text = page.read_text(encoding="utf-8")
         page.write_text(_LOADED.sub(functools.partial(_local, prefix), text), encoding="utf-8")
+
+
+def _copy_with_process_modes(source: Path, target: Path) -> None:
+    """Copy a tree as files this process creates: their modes from its umask, not the source's.
+
+    `shutil.copytree` copies the repository's 0644/0755 modes, which would leave the copy
+    readable by every user of the machine however private the run's umask is.
+    """
+    for path in sorted(source.rglob("*")):
+        copy = target / path.relative_to(source)
+        if path.is_dir():
+            copy.mkdir(parents=True, exist_ok=True)
+        else:
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, copy)
 
 
 def _local(prefix: str, match: re.Match[str]) -> str:

@@ -27,7 +27,14 @@ import pytest
 from orchestration.settings import REPO_ROOT
 from orchestration.transform.dbt_project import dbt_executable
 from tests.conftest import CRM_ENTITIES, HANDMADE_LANDING, STANDARDS_LANDING
-from tests.engines.marts import INCREMENTAL, Marts, duckdb_marts, sorted_rows
+from tests.engines.marts import (
+    INCREMENTAL,
+    Marts,
+    duckdb_marts,
+    project_unit_tests,
+    sorted_rows,
+    unit_test_verdicts,
+)
 
 CLI = Path(sys.executable).parent / "referral-warehouse"
 
@@ -100,12 +107,16 @@ def test_the_marts_on_spark_equal_duckdbs_and_a_second_build_changes_nothing(
                            text=True, timeout=600)
     assert again.returncode == 0 and again.stdout.startswith("nothing new"), again.stdout
 
+    # The second build runs every dbt unit test on Spark too (the data tests ran in the first).
     second = subprocess.run(
-        [dbt_executable(), "build", "--exclude", "resource_type:test", "resource_type:unit_test",
+        [dbt_executable(), "build", "--exclude", "resource_type:test",
          "--project-dir", str(REPO_ROOT), "--profiles-dir", str(REPO_ROOT / "profiles"),
          "--target-path", str(tmp_path / "target")],
         env={**env, "RW_RAW_DATASET_DIR": str(tmp_path / "raw_datasets")}, cwd=tmp_path,
         capture_output=True, text=True, timeout=1200)
     assert second.returncode == 0, second.stdout[-4000:]
+    verdicts = unit_test_verdicts(tmp_path / "target")
+    assert set(verdicts) == project_unit_tests(tmp_path / "target"), verdicts
+    assert set(verdicts.values()) == {"pass"}, verdicts
     _assert_equal_marts(spark_dir, expected)
     assert [len(_spark_table(spark_dir, "staging", model)) for model in INCREMENTAL] == counts
