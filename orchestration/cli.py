@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import os
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from orchestration import settings
-from orchestration.automation.pending_work import pending_work
+from orchestration.automation.pending_work import pending
 from orchestration.runtime.file_modes import keep_files_private
 from orchestration.runtime.run_state import last_run
 from orchestration.runtime.writer_lock import Holder, writer_busy
@@ -155,6 +156,7 @@ def run(argv: list[str]) -> int:
     if args.warehouse:
         os.environ[settings.WAREHOUSE_ENV_VAR] = args.warehouse
     busy = writer_busy(settings.warehouse_path())
+    work = None  # what is pending; None: refresh everything
     if busy is not None:
         who = busy.describe() if isinstance(busy, Holder) else "another process"
         if args.no_wait:
@@ -162,15 +164,16 @@ def run(argv: list[str]) -> int:
             return EXIT_BUSY
         print(f"the warehouse is being written by {who}; this run waits for it")
     elif not args.force and not manifest_is_stale():
-        reasons = pending_work(Path(settings.landing_dir()), settings.warehouse_path())
-        if not reasons:
+        work = pending(Path(settings.landing_dir()), settings.warehouse_path())
+        if not work.reasons:
             print(f"nothing new: no landing file is new and the dbt project is unchanged "
                   f"since run {last_run(settings.warehouse_path()).run_id}, whose marts are "
                   "published; nothing to do (--force runs anyway)")
             return 0
-        print("refreshing: " + "; ".join(reasons))
+        print("refreshing: " + "; ".join(work.reasons))
     import dagster as dg
 
+    from orchestration.automation.refresh_scope import refresh_selection
     from orchestration.transform.dbt_project import prepare
 
     prepare()
@@ -186,10 +189,15 @@ def run(argv: list[str]) -> int:
     log_file.parent.mkdir(parents=True, exist_ok=True)
     print(f"running; dbt's output and Dagster's log go to {log_file}", flush=True)
     # The terminal gets the progress lines (written to the real stdout) and the summary.
+    job = defs.resolve_job_def("refresh_warehouse")
+    selection = refresh_selection(job, work)
+    if selection is not None:
+        print(f"only what the new files change: {len(selection)} of "
+              f"{len(job.asset_layer.executable_asset_keys)} assets", flush=True)
     with log_file.open("w", encoding="utf-8") as log, contextlib.redirect_stdout(log), \
             contextlib.redirect_stderr(log):
-        result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
-            instance=instance, raise_on_error=False,
+        result = job.execute_in_process(
+            instance=instance, raise_on_error=False, asset_selection=selection,
             tags={settings.LAUNCHED_BY_TAG: "command line"},
             run_config={"loggers": {"console": {"config": {"log_level": log_level}},
                                     "progress": {"config": {"enabled": True}}}})
@@ -317,7 +325,21 @@ def main() -> None:
                              "into the landing folder; listen-hl7: receive SIU over MLLP; "
                              "dev: the Dagster UI")
     args, rest = parser.parse_known_args()
-    sys.exit(COMMANDS[args.command](rest))
+    exit_at_once(COMMANDS[args.command](rest))
+
+
+def exit_at_once(code: int) -> None:
+    """End the process without Python's teardown of every module a command imported.
+
+    After a run had printed its summary, the interpreter took another 2.1 s to exit: freeing
+    the objects of Dagster, Great Expectations, pandas and dbt's modules one by one (no
+    atexit handler took more than a millisecond). The atexit handlers still run (logging's
+    flush, file locks' release), the streams are flushed, and then the process ends.
+    """
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

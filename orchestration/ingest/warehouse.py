@@ -140,6 +140,14 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> None:
             con.execute(f'alter table {RAW_SCHEMA}.{spec.table} add column "{name}" {sql_type}')
 
 
+def ledger_mark(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Return the time of the newest load ledger row (None: nothing loaded yet)."""
+    exists = con.execute("select count(*) from duckdb_tables() where schema_name = ? "
+                         "and table_name = ?", [RAW_SCHEMA, "_load_ledger"]).fetchone()[0]
+    return con.execute(f"select cast(max(loaded_at) as varchar) from {LEDGER_TABLE}"
+                       ).fetchone()[0] if exists else None
+
+
 def known_hashes(con: duckdb.DuckDBPyConnection) -> KnownHashes:
     """Return the landing files' hashes taken before, with the stamps they were taken at."""
     exists = con.execute("select count(*) from duckdb_tables() where schema_name = ? "

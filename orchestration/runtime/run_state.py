@@ -1,4 +1,4 @@
-"""The last good run of a warehouse: which run, which dbt project it built, on which engine.
+"""The last good run of a warehouse: its run, dbt project, engine and load ledger mark.
 
 Written beside the warehouse (`<warehouse>.last_run.json`) when a run's last step succeeds,
 atomically; read by the pending-work detection (orchestration/automation/pending_work.py)
@@ -21,6 +21,8 @@ class LastRun:
     run_id: str
     project_sha256: str
     engine: str = settings.DEFAULT_DBT_TARGET  # records from before other engines
+    # The newest load ledger time its marts include (None: records from before the mark).
+    ledger_loaded_through: str | None = None
 
 
 def state_path(warehouse: str | Path) -> Path:
@@ -28,8 +30,9 @@ def state_path(warehouse: str | Path) -> Path:
     return Path(f"{warehouse}.last_run.json")
 
 
-def record_success(warehouse: str | Path, run_id: str, project: str) -> None:
-    """Note that a run succeeded, with the project it built and the engine (atomically).
+def record_success(warehouse: str | Path, run_id: str, project: str,
+                   ledger_loaded_through: str | None) -> None:
+    """Note that a run succeeded, with the project, the engine and the ledger's mark (atomically).
 
     On DuckDB the publication records it; on another engine, where nothing is published,
     the dbt step does once the build succeeded.
@@ -38,7 +41,8 @@ def record_success(warehouse: str | Path, run_id: str, project: str) -> None:
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps({"run_id": run_id,
                                      "project_sha256": project,
-                                     "engine": settings.dbt_target()}))
+                                     "engine": settings.dbt_target(),
+                                     "ledger_loaded_through": ledger_loaded_through}))
     temporary.replace(path)
 
 

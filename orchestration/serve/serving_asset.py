@@ -9,6 +9,7 @@ import dagster as dg
 import duckdb
 
 from orchestration.ingest.ingest_resources import WarehouseResource
+from orchestration.ingest.warehouse import ledger_mark
 from orchestration.quality.quality_resource import QualityResource
 from orchestration.quality.validate import build_docs
 from orchestration.runtime.run_state import record_success
@@ -107,7 +108,8 @@ def serving_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource
             publication = publish(con, serving_dir, context.run.run_id,
                                   docs_site=site, data_docs_site=data_docs,
                                   suppress_below=serving.suppress_below)
-    record_success(warehouse.database_path, context.run.run_id, project_sha256())
+            loaded_through = ledger_mark(con)
+    record_success(warehouse.database_path, context.run.run_id, project_sha256(), loaded_through)
     return dg.MaterializeResult(metadata={
         "publication": dg.MetadataValue.path(str(publication.folder)),
         "dbt_docs": dg.MetadataValue.path(str(publication.folder / "dbt_docs" / "index.html")),

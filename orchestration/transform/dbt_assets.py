@@ -8,6 +8,7 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from orchestration import settings
 from orchestration.ingest.ingest_resources import WarehouseResource
+from orchestration.ingest.warehouse import ledger_mark
 from orchestration.runtime.run_state import record_success
 from orchestration.transform.dbt_manifest import project_sha256
 from orchestration.transform.dbt_project import prepared_build_target, warehouse_env
@@ -43,6 +44,9 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                 warehouse.record_child(None)
         if engine["engine"] != "duckdb" and invocation.is_successful():
             # Nothing is published on other engines: the good build is the run's last word.
-            record_success(warehouse.database_path, context.run.run_id, project_sha256())
+            with warehouse.connection() as con:
+                loaded_through = ledger_mark(con)
+            record_success(warehouse.database_path, context.run.run_id, project_sha256(),
+                           loaded_through)
 
     return dbt_warehouse_assets
