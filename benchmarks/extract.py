@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -34,25 +32,18 @@ from orchestration.ingest.entities.fhir_entities import FHIR_ENTITIES
 from orchestration.ingest.readers.hl7_reader import decode, split_messages
 from tests.extract.conftest import CLIENT_ID, write_key_pair
 from tests.extract.mllp_peer import Receiver, connect, send
+from tests.servers.bulk_data_server import start_process
 
 REPO = Path(__file__).resolve().parents[1]
 TYPES = sorted({entity.resource_type for entity in FHIR_ENTITIES})
 CONNECTIONS = 4
 
 
-def _server(work: Path, exports: list[Path], public_key: Path) -> tuple[subprocess.Popen, str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.servers.bulk_data_server", "--client-id", CLIENT_ID,
-         "--public-key", str(public_key), "--log", str(work / "server.jsonl"), "--exports",
-         *map(str, exports)], cwd=REPO, stdout=subprocess.PIPE, text=True)
-    return process, process.stdout.readline().strip()
-
-
 def bulk(landing: Path, work: Path) -> None:
     """Time both exports of the demo world through our client and through a plain loop."""
     exports = sorted((landing / "ehr").glob("export_*"))
     private, public = write_key_pair(work, "bench")
-    process, base = _server(work, exports, public)
+    process, base = start_process(CLIENT_ID, public, work / "server.jsonl", exports)
     try:
         resource = FhirBulkDataResource(base_url=f"{base}/fhir", group_id="all",
                                         client_id=CLIENT_ID, private_key_file=str(private),

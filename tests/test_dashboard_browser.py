@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -13,19 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers.loopback import free_port
+
 REPO = Path(__file__).parents[1]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def running_dashboard(handmade_world: Path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "RW_SERVING_DIR": str(handmade_world / "serving"),
            "RW_QUALITY_DIR": str(handmade_world / "quality")}
     server = subprocess.Popen(
@@ -154,7 +149,7 @@ def test_data_docs_render_with_no_network(handmade_world: Path, tmp_path: Path,
     from orchestration.serve import offline_data_docs
     from orchestration.serve.publication import DATA_DOCS_LINK
 
-    monkeypatch.setenv("RW_DOCS_PORT", str(_free_port()))
+    monkeypatch.setenv("RW_DOCS_PORT", str(free_port()))
     base = docs_server.start(handmade_world / "serving")
     outside: list[str] = []
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.extract.mllp_peer import free_port
+from tests.servers.loopback import free_port
 
 CLI = Path(sys.executable).parent / "referral-warehouse"
 REPO = Path(__file__).resolve().parents[1]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import HANDMADE_LANDING
+from tests.servers.bulk_data_server import start_process
 
-REPO = Path(__file__).resolve().parents[2]
 CLIENT_ID = "referral-warehouse-test"
 # The two hand-made exports: everything first, then what changed since the first.
 EXPORTS = (HANDMADE_LANDING / "ehr" / "export_20260110",
@@ -73,14 +72,9 @@ def bulk_server(tmp_path: Path, client_keys: tuple[Path, Path]
 
     def start(*faults: str, exports: tuple[Path, ...] = EXPORTS) -> BulkServer:
         log = tmp_path / f"bulk-server-{len(started) + 1}.jsonl"
-        command = [sys.executable, "-m", "tests.servers.bulk_data_server", "--client-id",
-                   CLIENT_ID, "--public-key", str(client_keys[1]), "--log", str(log),
-                   "--exports", *map(str, exports)]
-        for fault in faults:
-            command += ["--fault", fault]
-        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, text=True)
+        process, base = start_process(CLIENT_ID, client_keys[1], log, list(exports), faults)
         started.append(process)
-        return BulkServer(process.stdout.readline().strip(), log, process)
+        return BulkServer(base, log, process)
 
     yield start
     for process in started:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from orchestration.ingest.readers.hl7_reader import decode, split_messages
 from tests.conftest import HANDMADE_LANDING
+from tests.servers.loopback import free_port
 
 START, END = b"\x0b", b"\x1c\r"
 CLI = Path(sys.executable).parent / "referral-warehouse"
@@ -32,13 +33,6 @@ def scheduling_messages(copies: int) -> list[bytes]:
 def control_id(message: bytes) -> str:
     """MSH-10 of a message."""
     return message.split(b"|")[9].decode()
-
-
-def free_port() -> int:
-    """A port nobody listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def read_reply(connection: socket.socket, timeout: float = 10.0) -> bytes:

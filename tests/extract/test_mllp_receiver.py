@@ -34,11 +34,11 @@ from tests.extract.mllp_peer import (
     ack_code,
     connect,
     control_id,
-    free_port,
     read_reply,
     scheduling_messages,
     send,
 )
+from tests.servers.loopback import free_port
 
 SENDERS = 8
 

@@ -22,6 +22,8 @@ import gzip
 import json
 import secrets
 import socket
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -303,6 +305,19 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
         self.connection.shutdown(socket.SHUT_RDWR)
         self.close_connection = True
+
+
+def start_process(client_id: str, public_key: Path, log: Path, exports: list[Path],
+                  faults: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
+    """Start the server as its own process; return it and the base URL it printed."""
+    command = [sys.executable, "-m", "tests.servers.bulk_data_server", "--client-id",
+               client_id, "--public-key", str(public_key), "--log", str(log),
+               "--exports", *map(str, exports)]
+    for fault in faults:
+        command += ["--fault", fault]
+    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parents[2],
+                               stdout=subprocess.PIPE, text=True)
+    return process, process.stdout.readline().strip()
 
 
 def main() -> None:
