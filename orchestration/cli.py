@@ -97,7 +97,7 @@ def _summarize(result: dg.ExecuteInProcessResult, warehouse: str, seconds: float
         _print_service_requests(serving / OPERATIONS_FILE)
         print(f"BI copy (aggregates, suppressed): {serving / SERVING_FILE}; operational copy "
               f"(the dashboard's): {serving / OPERATIONS_FILE} (docs/bi.md)")
-    from orchestration.quality.validate import docs_index
+    from orchestration.quality.data_docs import docs_index
 
     docs = docs_index(Path(settings.quality_dir()))
     if docs.exists():

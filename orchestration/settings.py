@@ -21,6 +21,8 @@ RAW_DATASET_ENV_VAR = "RW_RAW_DATASET_DIR"
 DBT_TARGET_ENV_VAR = "RW_DBT_TARGET"
 DEFAULT_DBT_TARGET = "duckdb"
 MEMORY_LIMIT_ENV_VAR = "RW_DUCKDB_MEMORY_LIMIT"
+DATA_DOCS_RUNS_ENV_VAR = "RW_DATA_DOCS_RUNS"
+DEFAULT_DATA_DOCS_RUNS = 30  # a month of daily runs (decision 147)
 # DuckDB's own default is 80% of the machine; with a cap, large joins and sorts spill to
 # disk. profiles/profiles.yml has the same default (a test holds them equal).
 DEFAULT_MEMORY_LIMIT = "2GB"
@@ -90,3 +92,8 @@ def duckdb_memory_limit() -> str:
     run's steps execute one at a time, so while dbt builds no step of the run is querying.
     """
     return os.environ.get(MEMORY_LIMIT_ENV_VAR) or DEFAULT_MEMORY_LIMIT
+
+
+def data_docs_runs() -> int:
+    """Return how many runs' results of each GX suite are kept: $RW_DATA_DOCS_RUNS or 30."""
+    return max(1, int(os.environ.get(DATA_DOCS_RUNS_ENV_VAR) or DEFAULT_DATA_DOCS_RUNS))

@@ -14,7 +14,6 @@ them, 1.5 GB and 4.6 s (decision 102).
 from __future__ import annotations
 
 import copy
-import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from orchestration.quality.data_docs import build_docs, context, docs_index, prune_results
 from orchestration.quality.suites import SuiteSpec
 
 SAMPLE_SIZE = 10
@@ -84,31 +84,6 @@ class SuiteOutcome:
         return all(r.success for r in self.rules)
 
 
-@functools.cache
-def _context(quality_dir: str) -> Any:
-    import great_expectations as gx
-
-    context = gx.get_context(mode="file", project_root_dir=quality_dir)
-    context.variables.progress_bars = {"globally": False}
-    return context
-
-
-def docs_index(quality_dir: Path) -> Path:
-    """Return where the Data Docs site's index page is written."""
-    return quality_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
-
-
-def build_docs(quality_dir: Path) -> Path:
-    """Rebuild the Data Docs site from every stored validation result; return its index.
-
-    Once per run (the publish step), and right away when an error-severity rule fails (the
-    run then stops before publish), so the page the runbook sends an operator to is
-    current: rebuilding after each of thirteen suites cost most of the quality checks' time.
-    """
-    _context(str(quality_dir)).build_data_docs()
-    return docs_index(quality_dir)
-
-
 def validate_suite(con: duckdb.DuckDBPyConnection, suite: SuiteSpec, quality_dir: Path,
                    run_id: str) -> SuiteOutcome:
     """Validate the suite's batch, replace its flags, record its row count, update docs."""
@@ -118,6 +93,7 @@ def validate_suite(con: duckdb.DuckDBPyConnection, suite: SuiteSpec, quality_dir
     frame, record_ids = read_batch(con, suite)
     expectations = _with_row_count_bands(con, suite, len(frame))
     rules = _run_gx(suite, expectations, frame, record_ids, quality_dir)
+    prune_results(quality_dir, suite.name)
     _record(con, suite, rules, len(frame), run_id)
     outcome = SuiteOutcome(suite, len(frame), rules, None)
     # A blocking failure stops the run before publish, which builds the docs: build them now
@@ -174,22 +150,22 @@ def _run_gx(suite: SuiteSpec, expectations: list[dict[str, Any]], frame: Any,
         ExpectationConfiguration,
     )
 
-    context = _context(str(quality_dir))
-    source = context.data_sources.add_or_update_pandas("warehouse")
+    gx_context = context(str(quality_dir))
+    source = gx_context.data_sources.add_or_update_pandas("warehouse")
     asset_names = {asset.name for asset in source.assets}
     asset = (source.get_asset(suite.name) if suite.name in asset_names
              else source.add_dataframe_asset(suite.name))
     batch_names = {b.name for b in asset.batch_definitions}
     batch = (asset.get_batch_definition("whole_table") if "whole_table" in batch_names
              else asset.add_batch_definition_whole_dataframe("whole_table"))
-    gx_suite = context.suites.add_or_update(gx.ExpectationSuite(
+    gx_suite = gx_context.suites.add_or_update(gx.ExpectationSuite(
         name=suite.name, meta={"description": suite.description},
         expectations=[ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"],
                                                meta=e["meta"]).to_domain_obj()
                       for e in expectations]))
-    definition = context.validation_definitions.add_or_update(
+    definition = gx_context.validation_definitions.add_or_update(
         gx.ValidationDefinition(name=suite.name, data=batch, suite=gx_suite))
-    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+    checkpoint = gx_context.checkpoints.add_or_update(gx.Checkpoint(
         name=suite.name, validation_definitions=[definition],
         actions=[],
         # Failing rows by position in the frame (its index is 0..n-1), not by id column.

@@ -10,8 +10,8 @@ import duckdb
 
 from orchestration.ingest.ingest_resources import WarehouseResource
 from orchestration.ingest.warehouse import ledger_mark
+from orchestration.quality.data_docs import build_docs
 from orchestration.quality.quality_resource import QualityResource
-from orchestration.quality.validate import build_docs
 from orchestration.runtime.run_state import record_success
 from orchestration.serve.publication import DOCS_LINK, current_publication, publish
 from orchestration.serve.serving_resource import ServingResource

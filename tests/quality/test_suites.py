@@ -16,8 +16,9 @@ from orchestration.ingest.entities.entity_registry import ENTITIES
 from orchestration.ingest.loader import load_entity
 from orchestration.ingest.pseudonymize import Pseudonymizer
 from orchestration.ingest.warehouse import connect
+from orchestration.quality.data_docs import docs_index
 from orchestration.quality.suites import SuiteSpec, load_suites
-from orchestration.quality.validate import docs_index, read_batch, validate_suite
+from orchestration.quality.validate import read_batch, validate_suite
 from tests.conftest import FIXTURES, TEST_KEY, run_config, simulate
 
 # Which suite and rule must flag each kind of injected business-rule defect.
