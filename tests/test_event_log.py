@@ -54,3 +54,21 @@ def test_events_of_many_runs_are_stored_and_read_back(instance: dg.DagsterInstan
     assert instance.get_latest_materialization_event(dg.AssetKey("counted")) is None
     again = dg.materialize([counted], instance=instance).run_id
     assert instance.get_latest_materialization_event(dg.AssetKey("counted")).run_id == again
+
+
+def test_the_schema_is_read_once_it_says_yes_and_again_while_it_says_no(
+        instance: dg.DagsterInstance) -> None:
+    """A yes about a table or a migration is remembered; a no is asked again, so a migration
+    another process completes is seen; a wipe forgets every answer."""
+    storage = instance.event_log_storage
+    dg.materialize([counted, counted_is_positive], instance=instance)
+    assert storage.supports_asset_checks
+    assert not storage.has_secondary_index("a_migration_not_yet_run")
+    with dg.DagsterInstance.from_config(str(instance.root_directory)) as other:
+        other.event_log_storage.enable_secondary_index("a_migration_not_yet_run")
+    assert storage.has_secondary_index("a_migration_not_yet_run")
+    assert ("secondary index", "a_migration_not_yet_run") in storage._schema_present
+    assert not storage.has_table("no_such_table")
+    assert ("table", "no_such_table") not in storage._schema_present
+    instance.wipe()
+    assert ("secondary index", "a_migration_not_yet_run") not in storage._schema_present
