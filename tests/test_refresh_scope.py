@@ -7,6 +7,7 @@ those a full refresh builds from the same files afterwards.
 
 from __future__ import annotations
 
+import datetime
 import json
 import shutil
 from pathlib import Path
@@ -21,6 +22,7 @@ from orchestration.ingest.entities.entity_registry import ENTITIES
 from orchestration.ingest.loader import load_entity
 from orchestration.ingest.pseudonymize import Pseudonymizer, resolve_key
 from orchestration.ingest.warehouse import connect
+from orchestration.transform.dbt_manifest import build_target_path
 from tests.conftest import run_config
 from tests.engines.marts import duckdb_marts
 
@@ -32,11 +34,16 @@ def world(handmade_world: Path, tmp_path: Path) -> Path:
     """A copy of the hand-made world after its run, with one new day of GA4 events."""
     root = tmp_path / "world"
     shutil.copytree(handmade_world, root, symlinks=True)
-    web = root / "landing" / "web"
-    event = json.loads(sorted(web.glob("*.ndjson"))[-1].read_text().splitlines()[0])
-    event.update(event_date="20260311", event_timestamp=str(1773230400 * 10**6))
-    (web / "events_20260311.ndjson").write_text(json.dumps(event) + "\n")
+    _add_ga4_day(root / "landing" / "web", "20260311")
     return root
+
+
+def _add_ga4_day(web: Path, day: str) -> None:
+    """Land a file of one GA4 event on `day` (YYYYMMDD), copied from the newest file's first."""
+    event = json.loads(sorted(web.glob("*.ndjson"))[-1].read_text().splitlines()[0])
+    midnight = datetime.datetime.strptime(day, "%Y%m%d").replace(tzinfo=datetime.UTC)
+    event.update(event_date=day, event_timestamp=str(int(midnight.timestamp() + 43200) * 10**6))
+    (web / f"events_{day}.ndjson").write_text(json.dumps(event) + "\n")
 
 
 def _job() -> dg.JobDefinition:
@@ -82,6 +89,19 @@ def test_the_refresh_of_one_file_ends_where_a_full_refresh_does(world: Path) -> 
     full = job.execute_in_process(run_config=run_config(world / "landing", world))
     assert full.success
     assert duckdb_marts(world / "warehouse.duckdb").rows == after_subset.rows
+
+    # A later refresh of some models leaves the whole build's manifest as it was, with the
+    # compiled SQL of every model (dbt's docs read it), instead of writing its own.
+    manifest = build_target_path(world / "warehouse.duckdb") / "manifest.json"
+    whole_build = manifest.read_bytes()
+    models = [node for node in json.loads(whole_build)["nodes"].values()
+              if node["resource_type"] == "model"]
+    assert models and all(node.get("compiled_code") for node in models)
+    _add_ga4_day(world / "landing" / "web", "20260312")
+    selection = refresh_selection(job, pending(world / "landing", world / "warehouse.duckdb"))
+    assert job.execute_in_process(run_config=run_config(world / "landing", world),
+                                  asset_selection=selection).success
+    assert manifest.read_bytes() == whole_build
 
 
 def test_files_a_run_loaded_without_publishing_are_still_pending(world: Path) -> None:
