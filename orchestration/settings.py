@@ -96,4 +96,7 @@ def duckdb_memory_limit() -> str:
 
 def data_docs_runs() -> int:
     """Return how many runs' results of each GX suite are kept: $RW_DATA_DOCS_RUNS or 30."""
-    return max(1, int(os.environ.get(DATA_DOCS_RUNS_ENV_VAR) or DEFAULT_DATA_DOCS_RUNS))
+    value = os.environ.get(DATA_DOCS_RUNS_ENV_VAR) or str(DEFAULT_DATA_DOCS_RUNS)
+    if not value.isdecimal() or int(value) < 1:
+        raise ValueError(f"{DATA_DOCS_RUNS_ENV_VAR} must be a whole number of runs, 1 or more")
+    return int(value)

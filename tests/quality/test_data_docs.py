@@ -96,3 +96,12 @@ def test_results_of_a_run_that_never_published_get_their_page_later(validate) ->
     stored = _stored(quality)
     assert len(stored) == 2
     assert _pages(quality) == _linked_pages(quality) == {page(quality, key) for key in stored}
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "thirty", "2.5"])
+def test_a_retention_that_is_not_a_count_of_runs_is_refused(value: str,
+                                                            monkeypatch: pytest.MonkeyPatch
+                                                            ) -> None:
+    monkeypatch.setenv(settings.DATA_DOCS_RUNS_ENV_VAR, value)
+    with pytest.raises(ValueError, match="RW_DATA_DOCS_RUNS must be a whole number"):
+        settings.data_docs_runs()
