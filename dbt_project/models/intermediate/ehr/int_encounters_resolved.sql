@@ -42,8 +42,11 @@ final as (
     left join targets as participants
         on encounters.practitioner_reference = participants.reference_key
     left join roles as participant_roles
-        on participants.resource_type = 'PractitionerRole'
-        and participants.resource_id = participant_roles.practitioner_role_id
+        -- The kept side's condition in the key: a hash join, not a nested loop (decision 150).
+        on case
+            when participants.resource_type = 'PractitionerRole'
+                then participants.resource_id
+        end = participant_roles.practitioner_role_id
     left join targets as locations
         on encounters.location_reference = locations.reference_key
         and locations.resource_type = 'Location'

@@ -37,8 +37,11 @@ final as (
         statuses.closed_leakage_reason
     from versions
     left join referral_numbers
-        on versions.focus_service_request_id is null
-        and versions.focus_referral_number = referral_numbers.referral_number
+        -- The kept side's condition in the key: a hash join, not a nested loop (decision 150).
+        on case
+            when versions.focus_service_request_id is null
+                then versions.focus_referral_number
+        end = referral_numbers.referral_number
     left join statuses
         on versions.status_code = statuses.status_code
 
