@@ -66,8 +66,9 @@ def prune_results(quality_dir: Path, suite_name: str) -> int:
     next build, which rebuilds the index without them: no link is ever left dead.
     """
     store = context(str(quality_dir)).validation_results_store
-    keys = [key for key in store.list_keys()
-            if key.expectation_suite_identifier.name == suite_name]
+    # Only the suite's own folder of the store is listed: this runs after every validation.
+    keys = [store.tuple_to_key(path)
+            for path in store.store_backend.list_keys(prefix=(suite_name,))]
     stale = beyond_retention(keys, settings.data_docs_runs())
     for key in stale:
         store.remove_key(key)
