@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestration.ingest.readers.line_batches import bytes_lines
-from orchestration.ingest.readers.ndjson_reader import LINE_TEXT_SQL, NOT_BLANK, parse_once_sql
+from orchestration.ingest.readers.ndjson_reader import LINE_TEXT_SQL, KEPT_LINE, parse_once_sql
 
 PIECES = [b"\xef\xbb\xbf", b"\r", b" ", b"\t", b"{}", b'{"a":1}', b"\xff", b"\xc3",
           "é".encode(), "日本".encode(), b"x"]
@@ -38,7 +38,7 @@ def _both_forms(data: list[bytes]) -> list[tuple]:
     con.register("_lines", pa.table({"line": pa.array(data, pa.large_binary())}))
     plain = "rtrim(ltrim(try(decode(line)), chr(65279)), chr(10) || chr(13))"
     return con.execute(f"""
-        select text, {plain}, text is null or {NOT_BLANK}, text is null or trim(text) <> ''
+        select text, {plain}, {KEPT_LINE}, text is null or trim(text) <> ''
         from ({LINE_TEXT_SQL.format(lines="_lines")})""").fetchall()
 
 

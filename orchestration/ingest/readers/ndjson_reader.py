@@ -68,7 +68,7 @@ def stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
                                      "relative": [f.relative for f in batch]}))
     lines = f"""select file_index, line_number, line, text
                 from ({LINE_TEXT_SQL.format(lines="_lines")})
-                where text is null or {NOT_BLANK}"""
+                where {KEPT_LINE}"""
     con.execute(f"""
         create or replace temp view _text as
         select _files.relative as _source_file, line_number as _record_number,
@@ -103,9 +103,12 @@ LINE_TEXT_SQL = """
             from (select *, try(decode(line)) as _decoded from {lines})
         )
     )"""
-# A line holds more than spaces: the same as `trim(text) <> ''`, which walked every string
-# from both ends and cost more than parsing the JSON.
-NOT_BLANK = "regexp_matches(text, '[^ ]')"
+# A line is a record unless its text is only spaces: the same as
+# `text is null or trim(text) <> ''`, asked of the decoded line rather than of `text`. DuckDB
+# pushes a filter down through the projections above, inlining each column it names; a filter
+# on `text` computed the whole stripping chain twice more (it cost two fifths of the GA4 load).
+# Blank means: byte-order marks, then spaces, then carriage returns, then the line feed.
+KEPT_LINE = r"(_decoded is null or not regexp_full_match(_decoded, '\x{FEFF}* *\r*\n?'))"
 
 TEXT_PATH = re.compile(r"doc->>'(\$[^']*)'")
 JSON_PATH = re.compile(r"doc->'(\$[^']*)'")
