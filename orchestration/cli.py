@@ -17,6 +17,7 @@ from orchestration.runtime.file_modes import keep_files_private
 from orchestration.runtime.run_state import last_run
 from orchestration.runtime.writer_lock import Holder, writer_busy
 from orchestration.serve.publication import OPERATIONS_FILE, SERVING_FILE
+from orchestration.transform import dbt_parse_ahead
 from orchestration.transform.dbt_manifest import manifest_is_stale
 
 if TYPE_CHECKING:
@@ -171,6 +172,8 @@ def run(argv: list[str]) -> int:
                   "published; nothing to do (--force runs anyway)")
             return 0
         print("refreshing: " + "; ".join(work.reasons))
+    if busy is None:  # a warehouse another run is building gets its parse from that run
+        dbt_parse_ahead.start(settings.warehouse_path())
     import dagster as dg
 
     from orchestration.automation.refresh_scope import refresh_selection

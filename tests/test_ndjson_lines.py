@@ -22,7 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestration.ingest.readers.line_batches import bytes_lines
-from orchestration.ingest.readers.ndjson_reader import LINE_TEXT_SQL, KEPT_LINE, parse_once_sql
+from orchestration.ingest.readers.ndjson_reader import KEPT_LINE, LINE_TEXT_SQL, parse_once_sql
 
 PIECES = [b"\xef\xbb\xbf", b"\r", b" ", b"\t", b"{}", b'{"a":1}', b"\xff", b"\xc3",
           "é".encode(), "日本".encode(), b"x"]

@@ -24,8 +24,6 @@ import string
 from functools import cache, lru_cache
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -123,7 +121,7 @@ def derive_key(secret: bytes, label: str, length: int = 32) -> bytes:
 
 
 class Pseudonymizer:
-    """Maps identifiers to keyed hashes, one derived key per kind; a DuckDB function."""
+    """Maps identifiers to keyed hashes, one derived key per kind; in Python and in DuckDB SQL."""
 
     def __init__(self, key: str) -> None:
         self._secret = key.encode("utf-8")
@@ -149,33 +147,35 @@ class Pseudonymizer:
         key = self._keys(identifier_type)
         return hmac.new(key, value.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
-    def _arrow(self, identifier_types: pa.Array, values: pa.Array) -> pa.Array:
-        """Hash a vector: each distinct (kind, value) once (a web client id repeats per event)."""
-        kinds = pc.unique(identifier_types).to_pylist()
-        if len(kinds) != 1:  # never in the loader's SQL (a constant kind per column)
-            return pa.array([self(v, k) for k, v in zip(identifier_types.to_pylist(),
-                                                         values.to_pylist(), strict=True)],
-                            type=pa.string())
-        if isinstance(values, pa.ChunkedArray):
-            values = values.combine_chunks()
-        encoded = pc.dictionary_encode(values)
-        hashed = pa.array([self(v, kinds[0]) for v in encoded.dictionary.to_pylist()],
-                          type=pa.string())
-        return pc.take(hashed, encoded.indices)
+    def _pads(self, identifier_type: str) -> tuple[bytes, bytes]:
+        """Return HMAC's inner and outer pads of a kind's key (RFC 2104: the key XOR 0x36, 0x5c)."""
+        key = self._keys(identifier_type).ljust(hashlib.sha256().block_size, b"\0")
+        return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
 
     def register(self, con: duckdb.DuckDBPyConnection) -> None:
         """Make `pseudonymize(type, value)` available in SQL on this connection (replacing any).
 
-        The Python function is registered under a name of its own key's fingerprint, once per
-        connection, and `pseudonymize` is a macro pointing at it: a macro can be replaced,
-        while DuckDB may keep a removed two-argument Python function in its catalog.
+        DuckDB computes the HMAC itself, SHA-256((K ^ opad) || SHA-256((K ^ ipad) || m)) as
+        RFC 2104 defines it, so identifiers are hashed on every core. A Python function did
+        it before: it held the interpreter lock and ran on one core while the rest of the
+        statement waited (a sixth of the GA4 load). The result is the same as `__call__`'s,
+        which tests/test_pseudonymize_sql.py holds for any text and every kind.
+
+        The pads are rows of a temporary table, filled with bound parameters under a name of
+        the key's own fingerprint: never a literal in SQL text, which DuckDB may quote in an
+        error message, and never in the warehouse file. `pseudonymize` is a macro, so another
+        key's registration replaces it.
         """
-        function = f"pseudonymize_{self.fingerprint}"
-        registered = con.execute("select count(*) from duckdb_functions() "
-                                 "where function_name = ?", [function]).fetchone()[0]
-        if not registered:
-            varchar = duckdb.sqltype("VARCHAR")
-            con.create_function(function, self._arrow, [varchar, varchar], varchar,
-                                type="arrow", side_effects=False)
-        con.execute(f"create or replace temp macro pseudonymize(identifier_type, identifier) "
-                    f"as {function}(identifier_type, identifier)")
+        pads = f"_pseudonym_pads_{self.fingerprint}"
+        con.execute(f"create temp table if not exists {pads} "
+                    "(identifier_type varchar, inner_pad blob, outer_pad blob)")
+        if not con.execute(f"select count(*) from {pads}").fetchone()[0]:
+            con.executemany(f"insert into {pads} values (?, ?, ?)",
+                            [(kind, *self._pads(kind)) for kind in IDENTIFIER_TYPES])
+
+        def pad(which: str) -> str:
+            return f"(select {which} from {pads} p where p.identifier_type = kind)"
+
+        con.execute(f"""create or replace temp macro pseudonymize(kind, identifier) as
+            left(sha256({pad("outer_pad")}
+                        || unhex(sha256({pad("inner_pad")} || encode(identifier)))), 32)""")

@@ -16,7 +16,7 @@ from orchestration.runtime.run_state import record_success
 from orchestration.serve.publication import DOCS_LINK, current_publication, publish
 from orchestration.serve.serving_resource import ServingResource
 from orchestration.transform.dbt_manifest import project_sha256
-from orchestration.transform.dbt_project import generate_docs
+from orchestration.transform.dbt_project import docs_from_build, generate_docs
 
 DOCS_FINGERPRINT = ".fingerprint"
 
@@ -98,12 +98,16 @@ def serving_copy(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     with tempfile.TemporaryDirectory(prefix="dbt-docs-") as target:
         with warehouse.connection() as con:
             fingerprint = docs_fingerprint(con)
-        site = reusable_docs(serving_dir, fingerprint)
+            site = reusable_docs(serving_dir, fingerprint)
+            reused = site is not None
+            if not reused:
+                site = docs_from_build(con, warehouse.database_path, Path(target))
         if site is None:
             site = generate_docs(warehouse.database_path, Path(target), warehouse.record_child)
-            (site / DOCS_FINGERPRINT).write_text(fingerprint)
-        else:
+        if reused:
             context.log.info("dbt docs unchanged since the current publication: reused")
+        else:
+            (site / DOCS_FINGERPRINT).write_text(fingerprint)
         with warehouse.connection() as con:
             publication = publish(con, serving_dir, context.run.run_id,
                                   docs_site=site, data_docs_site=data_docs,
