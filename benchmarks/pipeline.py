@@ -80,17 +80,15 @@ def release(landing: Path, held: Path) -> None:
 
 
 def ga4_events_per_second(log: Path) -> float | None:
-    """GA4 rows loaded per second of its step, from a run's progress lines (None: no step)."""
-    previous = 0.0
+    """GA4 rows loaded per second of its own load, from a run's progress lines (None: no load).
+
+    Entities load side by side, so a table's line gives its own load's seconds.
+    """
     for line in log.read_text().splitlines():
         match = STEP_LINE.match(line)
-        if not match:
-            continue
-        seconds, step, what = float(match[1]), match[2], match[3]
-        rows = re.match(r"([0-9,]+) rows loaded", what)
-        if "ga4_events" in step and rows:
-            return int(rows[1].replace(",", "")) / max(seconds - previous, 1e-9)
-        previous = seconds
+        rows = match and re.match(r"([0-9,]+) rows loaded in ([0-9.]+)s", match[3])
+        if match and rows and "ga4_events" in match[2]:
+            return int(rows[1].replace(",", "")) / max(float(rows[2]), 1e-9)
     return None
 
 

@@ -35,9 +35,9 @@ def load_check_specs(key: dg.AssetKey) -> list[dg.AssetCheckSpec]:
     ]
 
 
-def load_check_results(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
+def load_check_results(con: duckdb.DuckDBPyConnection, spec: EntitySpec, key: dg.AssetKey,
                        run_id: str) -> list[dg.AssetCheckResult]:
-    """Evaluate the load checks of one entity on the warehouse as it is now."""
+    """Evaluate the load checks of one entity, whose asset is ``key``, as the warehouse is now."""
     read, loaded, quarantined = con.execute(
         f"select coalesce(sum(rows_read), 0), coalesce(sum(rows_loaded), 0), "
         f"coalesce(sum(rows_quarantined), 0) from {LEDGER_TABLE} where entity = ?",
@@ -54,14 +54,16 @@ def load_check_results(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
         and quarantined == in_quarantine
     share = quarantined / read if read else 0.0
     return [
-        dg.AssetCheckResult(check_name="records_reconcile", passed=bool(balanced), metadata={
-            "ledger_rows_read": int(read), "ledger_rows_loaded": int(loaded),
-            "ledger_rows_quarantined": int(quarantined), "raw_table_rows": int(in_raw),
-            "quarantine_rows": int(in_quarantine)}),
-        dg.AssetCheckResult(check_name="quarantine_share", passed=share <= QUARANTINE_WARN_SHARE,
+        dg.AssetCheckResult(
+            asset_key=key, check_name="records_reconcile", passed=bool(balanced), metadata={
+                "ledger_rows_read": int(read), "ledger_rows_loaded": int(loaded),
+                "ledger_rows_quarantined": int(quarantined), "raw_table_rows": int(in_raw),
+                "quarantine_rows": int(in_quarantine)}),
+        dg.AssetCheckResult(asset_key=key, check_name="quarantine_share",
+                            passed=share <= QUARANTINE_WARN_SHARE,
                             severity=dg.AssetCheckSeverity.WARN,
                             metadata={"quarantined_share": round(share, 4), "reasons": reasons}),
-        dg.AssetCheckResult(check_name="files_accepted", passed=not rejected,
+        dg.AssetCheckResult(asset_key=key, check_name="files_accepted", passed=not rejected,
                             severity=dg.AssetCheckSeverity.WARN,
                             metadata={"files_rejected": rejected}),
     ]
