@@ -98,3 +98,42 @@ def test_parsing_each_line_once_equals_reading_the_document(texts: list[str]) ->
                              and json_valid(text) then cast(text as json) end as doc
             from _texts)""").fetchall()
     assert fast == plain
+
+
+# GA4's event_params as the export writes them, and as a feed could break them: parameters
+# with keys of every JSON type, values with or without the typed members, other elements.
+param_values = st.fixed_dictionaries({}, optional={"string_value": json_values,
+                                                   "int_value": json_values}) | json_values
+parameters = st.fixed_dictionaries(
+    {"key": st.sampled_from(["page_location", "lead_id", "ga_session_id", "x"]) | json_values},
+    optional={"value": param_values})
+event_params = st.lists(parameters | json_values, max_size=5) | json_values
+
+
+def _by_each_parameters_json(key: str, kind: str = "string_value") -> str:
+    """How the GA4 contract read a parameter before: each parameter's JSON with `->>`."""
+    return (f"list_filter(try_cast(doc->'$.event_params' as json[]), "
+            f"lambda p: p->>'key' = '{key}')[1]->>'$.value.{kind}'")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(event_params, min_size=1, max_size=10))
+def test_ga4_parameters_read_once_typed_equal_reading_each_parameters_json(params) -> None:
+    from orchestration.ingest.entities.ga4_entities import GA4_ENTITY, _param
+
+    keys = next(c.expression for c in GA4_ENTITY.columns if c.name == "event_param_keys")
+    read = [(key, kind) for key in ("page_location", "lead_id", "ga_session_id")
+            for kind in ("string_value", "int_value")]
+    typed = [_param(key, kind) for key, kind in read] + [keys]
+    by_json = [_by_each_parameters_json(key, kind) for key, kind in read] + [
+        "array_to_string(list_transform(try_cast(doc->'$.event_params' as json[]), "
+        "lambda p: p->>'key'), ',')"]
+    con = duckdb.connect()
+    con.register("_texts", pa.table({"text": [json.dumps({"event_params": p}) for p in params]}))
+    rows = con.execute(f"""select * exclude (text) from ({parse_once_sql(
+        typed + by_json, 'select text from _texts')})""").fetchall()
+    for row in con.execute(
+            f"select {', '.join(f'_e{n}' for n in range(2 * len(typed)))} "
+            f"from ({parse_once_sql(typed + by_json, 'select text from _texts')})").fetchall():
+        assert row[:len(typed)] == row[len(typed):]
+    assert rows

@@ -14,10 +14,18 @@ from __future__ import annotations
 from orchestration.ingest.entities.entity_spec import GA4_NDJSON, Column, DriftPolicy, EntitySpec
 from orchestration.ingest.pseudonymize import WEB_CLIENT_ID, WEB_USER_ID
 
+# event_params read once into a list of parameters whose key and values stay JSON: read as
+# text with `->>`, as the contract read each parameter's JSON before (a number's text is
+# JSON's, not a cast's), and a key compared as the JSON string it must be. Reading each
+# parameter's JSON for every column parsed every parameter five times;
+# tests/test_ndjson_lines.py holds the two readings equal.
+EVENT_PARAMS = ("from_json(doc->'$.event_params', '[{\"key\": \"JSON\", \"value\": "
+                "{\"string_value\": \"JSON\", \"int_value\": \"JSON\"}}]')")
+
 
 def _param(key: str, kind: str = "string_value") -> str:
-    return (f"list_filter(try_cast(doc->'$.event_params' as json[]), "
-            f"lambda p: p->>'key' = '{key}')[1]->>'$.value.{kind}'")
+    return (f"list_filter({EVENT_PARAMS}, lambda p: p.key = '\"{key}\"')[1]"
+            f".value.{kind}->>'$'")
 
 
 def url_path(url: str) -> str:
@@ -47,8 +55,7 @@ GA4_ENTITY = EntitySpec(
         Column("user_key", "doc->>'$.user_id'", pseudonymize=WEB_USER_ID,
                description="Keyed hash of GA4 user_id, when the site sets one."),
         Column("event_param_keys",
-               "array_to_string(list_transform(try_cast(doc->'$.event_params' as json[]), "
-               "lambda p: p->>'key'), ',')",
+               f"array_to_string(list_transform({EVENT_PARAMS}, lambda p: p.key->>'$'), ',')",
                json_path="$.event_params", json_type="ARRAY",
                description="The keys of GA4's event_params, comma-separated; their values are "
                            "not loaded (an array; an object is drift)."),

@@ -114,6 +114,7 @@ TEXT_PATH = re.compile(r"doc->>'(\$[^']*)'")
 JSON_PATH = re.compile(r"doc->'(\$[^']*)'")
 TYPE_OF_PATH = re.compile(r"json_type\(doc, '(\$[^']*)'\)")
 ARRAY_CAST = re.compile(r"try_cast\(_j\[(\d+)\] as json\[\]\)")
+TYPED_JSON = re.compile(r"from_json\(_j\[(\d+)\], '[^']*'\)")
 
 
 def parse_once_sql(expressions: list[str], lines: str) -> str:
@@ -150,9 +151,10 @@ def _parse_once(expressions: list[str]) -> tuple[list[str], tuple[str, str]]:
     each use reads `_s[i]`; the paths read as JSON (`doc->'$.p'`, `json_type(doc, '$.p')`)
     into one `json_extract(text, [...])`, read as `_j[i]`. Asking for text directly saves
     re-parsing each extracted value (`_j[i]->>'$'` cost a third of the extraction). An array
-    cast as `json[]` (GA4's event_params, read once per parameter) is cast once per line, in
-    a second projection. Projections, not lateral joins: DuckDB turns a lateral join into a
-    join, which cost more than the parse.
+    cast as `json[]`, or a value read into a typed structure (`from_json(doc->'$.p', '...')`:
+    GA4's event_params, read once per parameter), is computed once per line, in a second
+    projection. Projections, not lateral joins: DuckDB turns a lateral join into a join,
+    which cost more than the parse.
 
     Only a line `is_object` (a JSON object, checked by `json_valid`) is extracted; its
     extraction is still wrapped in `try`. Guarding with `json_valid` first matters for speed:
@@ -179,14 +181,15 @@ def _parse_once(expressions: list[str]) -> tuple[list[str], tuple[str, str]]:
             raise ValueError(f"an expression reads the document in a way the parser does not "
                              f"share: {expression[:80]}")
         rewritten.append(expression)
-    arrays: list[str] = []
+    hoisted: list[str] = []
 
-    def array(match: re.Match[str]) -> str:
-        if match.group(1) not in arrays:
-            arrays.append(match.group(1))
-        return f"_a{match.group(1)}"
+    def hoist(match: re.Match[str]) -> str:
+        if match.group(0) not in hoisted:
+            hoisted.append(match.group(0))
+        return f"_h{hoisted.index(match.group(0))}"
 
-    rewritten = [ARRAY_CAST.sub(array, expression) for expression in rewritten]
+    rewritten = [TYPED_JSON.sub(hoist, ARRAY_CAST.sub(hoist, expression))
+                 for expression in rewritten]
     values, parsed = [], ["is_object"]
     for name, function, paths in (("_j", "json_extract", json_paths),
                                   ("_s", "json_extract_string", text_paths)):
@@ -196,5 +199,5 @@ def _parse_once(expressions: list[str]) -> tuple[list[str], tuple[str, str]]:
                           f"as {name}")
             parsed.append(f"{name} is not null")
     unparsed = f"not coalesce({' and '.join(parsed)}, false) as _unparsed"
-    casts = [f"try_cast(_j[{n}] as json[]) as _a{n}" for n in arrays]
+    casts = [f"{expression} as _h{n}" for n, expression in enumerate(hoisted)]
     return rewritten, (", ".join(values or ["null as _no_paths"]), ", ".join([unparsed, *casts]))
