@@ -31,9 +31,9 @@ CHECK = dg.DagsterEventType.ASSET_CHECK_EVALUATION.value
 class ProgressHandler(logging.Handler):
     """Print a line when a step ends, with what it materialized and checked.
 
-    The extract-load step loads many tables: each gets its own line as its checks end, with
-    its rows and the seconds its load took (loads run side by side, so those seconds are the
-    table's own, not the time since the line before).
+    The extract-load step loads many tables: each gets its own line as it is loaded, with its
+    rows and the seconds its load took (loads run side by side, so those seconds are the
+    table's own, not the time since the line before); the step's line counts its checks.
     """
 
     def __init__(self, stream: TextIO) -> None:
@@ -43,8 +43,6 @@ class ProgressHandler(logging.Handler):
         self.materialized: Counter[str] = Counter()
         self.checked: Counter[str] = Counter()
         self.rows_loaded: Counter[str] = Counter()
-        # A loaded table whose checks are still arriving, per step: name, what it did, checks.
-        self.loading: dict[str, list] = {}
 
     def emit(self, record: logging.LogRecord) -> None:
         """Count a step's materializations and checks; print when a table or the step ends."""
@@ -57,27 +55,16 @@ class ProgressHandler(logging.Handler):
             materialization = event.event_specific_data.materialization
             metadata = materialization.metadata
             if "rows_loaded" in metadata:
-                self._end_table(step)
                 rows = int(metadata["rows_loaded"].value)
                 self.rows_loaded[step] += rows
                 took = metadata.get("load_seconds")
-                what = f"{rows:,} rows loaded" + (
-                    f" in {float(took.value):.1f}s" if took is not None else "")
-                name = "__".join(materialization.asset_key.path)
-                self.loading[step] = [name, what, 0]
+                self._print("__".join(materialization.asset_key.path),
+                            f"{rows:,} rows loaded" + (
+                                f" in {float(took.value):.1f}s" if took is not None else ""))
         elif kind == CHECK:
             self.checked[step] += 1
-            if step in self.loading:
-                self.loading[step][2] += 1
         elif kind in (STEP_SUCCESS, STEP_FAILURE):
-            self._end_table(step)
             self._print(step, "FAILED" if kind == STEP_FAILURE else self._describe(step))
-
-    def _end_table(self, step: str) -> None:
-        if step in self.loading:
-            name, what, checks = self.loading.pop(step)
-            self._print(name, what + (f", {checks} check{'s' if checks > 1 else ''}"
-                                      if checks else ""))
 
     def _describe(self, step: str) -> str:
         parts = []
