@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import resource
 import shutil
 import subprocess
 import sys
@@ -112,6 +111,19 @@ def hold_back_newest(landing: Path, held: Path) -> list[str]:
     return moved
 
 
+# Runs a command and writes the peak RSS (KB) of the largest process of its tree, the run's
+# own or dbt's. The run is started from this small interpreter rather than from the
+# benchmark's: a child forked from the benchmark's process counted its many GB (the
+# generated world, the plain script's DuckDB) as its own, and RUSAGE_CHILDREN of the
+# benchmark's process kept the largest of every run so far.
+MEASURED_RUN = """
+import resource, subprocess, sys
+code = subprocess.run(sys.argv[2:]).returncode
+open(sys.argv[1], "w").write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(code)
+"""
+
+
 def timed_run(workdir: Path, label: str, *extra: str) -> tuple[float, float]:
     """Run the command line once; return seconds and peak RSS (GB) of its processes."""
     env = {**os.environ, "RW_LANDING_DIR": str(workdir / "landing"),
@@ -122,14 +134,15 @@ def timed_run(workdir: Path, label: str, *extra: str) -> tuple[float, float]:
     (workdir / "dagster_home").mkdir(exist_ok=True)
     # The instance settings `make` installs into DAGSTER_HOME (its event log storage).
     shutil.copy2(REPO_ROOT / "orchestration" / "dagster.yaml", workdir / "dagster_home")
+    peak_file = workdir / f"{label}.peak"
     started = time.perf_counter()
-    done = subprocess.run([str(CLI), "run", *extra], env=env, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", MEASURED_RUN, str(peak_file), str(CLI), "run",
+                           *extra], env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     (workdir / f"{label}.log").write_text(done.stdout + done.stderr)
     if done.returncode != 0:
         raise SystemExit(f"run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
-    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024 / 1024
-    return seconds, peak_gb
+    return seconds, int(peak_file.read_text()) / 1024 / 1024
 
 
 def bench_scale(scale: float, root: Path, full_only: bool = False) -> dict[str, float | None]:
