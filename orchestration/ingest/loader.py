@@ -152,8 +152,7 @@ def _load_or_reject(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
     batch is recorded, and the next run tries the files again.
     """
     try:
-        outcomes, reasons = _in_transaction(
-            con, lambda: _load_batch(con, spec, batch, run_id, raw_datasets))
+        outcomes, reasons = _load_batch(con, spec, batch, run_id, raw_datasets)
     except (OSError, MemoryError, duckdb.IOException, duckdb.OutOfMemoryException):
         raise
     except Exception as error:  # any other failure is a problem of the file's content
@@ -210,9 +209,30 @@ def _in_transaction(con: duckdb.DuckDBPyConnection, work):
 def _load_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec, batch: list[LandingFile],
                 run_id: str, raw_datasets: RawDatasets | None,
                 ) -> tuple[list[FileOutcome], Counter[str]]:
+    """Classify a batch's records, then write everything it leaves in one transaction.
+
+    The classification is a temporary table of this connection, made before the transaction
+    begins: DuckDB scans a table the open transaction made on one core only, and the raw
+    insert and the Parquet copy that read it took 1.8 s instead of 1.0 s, and 1.2 s instead
+    of 0.7 s, for 490 MB of GA4 events. The table is scratch, so nothing of the warehouse
+    changes outside the transaction.
+    """
     release = stage_batch(con, spec, batch)
-    con.execute(_classify_sql(spec))
-    release()
+    try:
+        con.execute(_classify_sql(spec))
+    finally:
+        release()
+    try:
+        return _in_transaction(con, lambda: _write_batch(con, spec, batch, run_id,
+                                                         raw_datasets))
+    finally:
+        con.execute("drop table if exists _classified")
+
+
+def _write_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec, batch: list[LandingFile],
+                 run_id: str, raw_datasets: RawDatasets | None,
+                 ) -> tuple[list[FileOutcome], Counter[str]]:
+    """Write a classified batch: raw rows, quarantine, drift, its Parquet file and ledger rows."""
     frozen = _apply_drift_policy(con, spec, run_id)
     # The accepted rows, in the raw table's column order: inserted, then written as the
     # batch's Parquet file from the same temporary table (re-reading them from the raw
@@ -236,7 +256,6 @@ def _load_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec, batch: list[La
     dataset_file = None
     if raw_datasets is not None and any(loaded for _, loaded, _ in counts.values()):
         dataset_file = raw_datasets.write_batch(con, spec.table, accepted, [run_id])
-    con.execute("drop table _classified")
     outcomes = []
     for landing_file in batch:
         if landing_file.relative in frozen:
