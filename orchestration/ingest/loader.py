@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from orchestration.ingest.entities.entity_spec import DRIFT_REASONS, EntitySpec
 from orchestration.ingest.key_fingerprint import check_key
@@ -326,14 +327,35 @@ def _raw_row(con: duckdb.DuckDBPyConnection, spec: EntitySpec) -> str:
 
 def _record_ledger(con: duckdb.DuckDBPyConnection, spec: EntitySpec, run_id: str,
                    outcomes: Iterable[FileOutcome]) -> None:
-    rows = [(spec.source, spec.table, o.file, o.sha256, o.size, o.status, o.duplicate_of,
-             o.rows_read, o.rows_loaded, o.rows_quarantined, run_id, o.detail,
-             o.raw_dataset_file)
-            for o in outcomes]
-    con.executemany(f"""insert into {LEDGER_TABLE} (source, entity, source_file, file_sha256,
-        file_bytes, status, duplicate_of, rows_read, rows_loaded, rows_quarantined, run_id,
-        detail, raw_dataset_file, loaded_at)
-        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())""", rows)
+    """Add one ledger row per file outcome, in one statement from an Arrow table.
+
+    `executemany` ran one insert per file: 0.35 s for a year of daily files at scale 1.
+    """
+    outcomes = list(outcomes)
+    if not outcomes:
+        return
+    rows = pa.table({
+        "source_file": pa.array([o.file for o in outcomes], pa.string()),
+        "file_sha256": pa.array([o.sha256 for o in outcomes], pa.string()),
+        "file_bytes": pa.array([o.size for o in outcomes], pa.int64()),
+        "status": pa.array([o.status for o in outcomes], pa.string()),
+        "duplicate_of": pa.array([o.duplicate_of for o in outcomes], pa.string()),
+        "rows_read": pa.array([o.rows_read for o in outcomes], pa.int64()),
+        "rows_loaded": pa.array([o.rows_loaded for o in outcomes], pa.int64()),
+        "rows_quarantined": pa.array([o.rows_quarantined for o in outcomes], pa.int64()),
+        "detail": pa.array([o.detail for o in outcomes], pa.string()),
+        "raw_dataset_file": pa.array([o.raw_dataset_file for o in outcomes], pa.string()),
+    })
+    con.register("_ledger_rows", rows)
+    try:
+        con.execute(f"""insert into {LEDGER_TABLE} (source, entity, source_file, file_sha256,
+            file_bytes, status, duplicate_of, rows_read, rows_loaded, rows_quarantined, run_id,
+            detail, raw_dataset_file, loaded_at)
+            select ?, ?, source_file, file_sha256, file_bytes, status, duplicate_of, rows_read,
+                rows_loaded, rows_quarantined, ?, detail, raw_dataset_file, now()
+            from _ledger_rows""", [spec.source, spec.table, run_id])
+    finally:
+        con.unregister("_ledger_rows")
 
 
 # ----- typing, validation and duplicate detection ------------------------------------------
