@@ -24,7 +24,8 @@ def default_resources() -> dict[str, dg.ConfigurableResource]:
     """Return the resources configured from the environment."""
     demo = os.environ.get(DEMO_ENV_VAR, "").lower() in {"1", "true", "yes"}
     return {
-        "warehouse": WarehouseResource(database_path=settings.warehouse_path()),
+        "warehouse": WarehouseResource(database_path=settings.warehouse_path(),
+                                       write_raw_datasets=settings.raw_datasets_wanted()),
         "landing": LandingResource(landing_dir=settings.landing_dir()),
         "quality": QualityResource(quality_dir=settings.quality_dir()),
         "serving": ServingResource(serving_dir=settings.serving_dir(),

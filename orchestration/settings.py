@@ -18,6 +18,7 @@ QUALITY_ENV_VAR = "RW_QUALITY_DIR"
 SERVING_ENV_VAR = "RW_SERVING_DIR"
 LOG_ENV_VAR = "RW_LOG_DIR"
 RAW_DATASET_ENV_VAR = "RW_RAW_DATASET_DIR"
+RAW_DATASETS_WANTED_ENV_VAR = "RW_RAW_DATASETS"
 DBT_TARGET_ENV_VAR = "RW_DBT_TARGET"
 DEFAULT_DBT_TARGET = "duckdb"
 MEMORY_LIMIT_ENV_VAR = "RW_DUCKDB_MEMORY_LIMIT"
@@ -61,11 +62,28 @@ def raw_dataset_dir(warehouse: str | Path | None = None) -> str:
     return str(Path(warehouse or warehouse_path()).absolute().parent / RAW_DATASET_FOLDER)
 
 
+def raw_datasets_wanted() -> bool:
+    """Return whether the loader writes the raw layer's Parquet datasets (decision 156).
+
+    $RW_RAW_DATASETS (1 or 0) decides; unset, they are written when dbt builds on another
+    engine than DuckDB, the only readers they have. A warehouse that starts wanting them
+    gets the rows it loaded without them at its next load.
+    """
+    value = os.environ.get(RAW_DATASETS_WANTED_ENV_VAR, "").strip().lower()
+    if value in {"1", "true", "yes"}:
+        return True
+    if value in {"0", "false", "no"}:
+        return False
+    if value:
+        raise ValueError(f"{RAW_DATASETS_WANTED_ENV_VAR} must be 1 or 0, not {value!r}")
+    return dbt_target() != DEFAULT_DBT_TARGET
+
+
 def dbt_target() -> str:
     """Return the engine dbt builds on: $RW_DBT_TARGET (duckdb, spark or postgres) or duckdb.
 
     profiles/profiles.yml reads the same variable; extract-load always writes DuckDB's raw
-    tables and the Parquet raw datasets, whatever the target (docs/scale-out.md).
+    tables, and on another target the Parquet raw datasets too (docs/scale-out.md).
     """
     return os.environ.get(DBT_TARGET_ENV_VAR) or DEFAULT_DBT_TARGET
 

@@ -82,11 +82,17 @@ CRM_ENTITIES = ("referring_practices", "referring_providers", "liaison_activitie
                 "campaigns", "campaign_spend", "intake_leads")
 
 
-def run_config(landing: Path, root: Path, demo: bool = True) -> dict:
-    """Dagster run config that keeps every file a run writes under ``root``."""
+def run_config(landing: Path, root: Path, demo: bool = True,
+               raw_datasets: bool = False) -> dict:
+    """Dagster run config that keeps every file a run writes under ``root``.
+
+    ``raw_datasets``: the loads write the Parquet raw datasets, as they do for a warehouse
+    whose dbt builds on Spark or Postgres (the engine tests copy them from these worlds).
+    """
     return {"resources": {
         "landing": {"config": {"landing_dir": str(landing)}},
-        "warehouse": {"config": {"database_path": str(root / "warehouse.duckdb")}},
+        "warehouse": {"config": {"database_path": str(root / "warehouse.duckdb"),
+                                 "write_raw_datasets": raw_datasets}},
         "pseudonymization": {"config": {"demo_mode": demo}},
         "quality": {"config": {"quality_dir": str(root / "quality")}},
         "serving": {"config": {"serving_dir": str(root / "serving")}},
@@ -104,7 +110,7 @@ def handmade_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for entity in CRM_ENTITIES:  # git keeps no empty folders
         (landing / "crm" / entity).mkdir(parents=True, exist_ok=True)
     result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
-        run_config=run_config(landing, root))
+        run_config=run_config(landing, root, raw_datasets=True))
     assert result.success
     return root
 
@@ -118,7 +124,7 @@ def standards_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     landing = root / "landing"
     shutil.copytree(STANDARDS_LANDING, landing)
     result = defs.resolve_job_def("refresh_warehouse").execute_in_process(
-        run_config=run_config(landing, root))
+        run_config=run_config(landing, root, raw_datasets=True))
     assert result.success
     return root
 

@@ -68,6 +68,8 @@ def test_job_materializes_every_asset_in_process_with_run_config(demo_run) -> No
     assert dg.AssetKey(["serving", "referral_marts"]) in materialized
     assert (root / "serving" / "referral_marts.duckdb").exists()
     assert (root / "serving" / "dbt_docs" / "index.html").exists()
+    # On DuckDB alone nothing reads the Parquet raw datasets: none is written (decision 156).
+    assert not (root / "raw_datasets").exists()
     with duckdb.connect(str(root / "serving" / "operations.duckdb"),
                         read_only=True) as serving:
         published = {r[0] for r in serving.execute("show tables").fetchall()}

@@ -3,7 +3,8 @@
 A loading process is killed (SIGKILL, no clean-up of any kind) at the two worst moments:
 while the Parquet file is being written, and after it was renamed into place but before the
 batch's transaction committed. Either way the next load leaves the dataset folder holding
-exactly the files the ledger counts, and their rows equal the raw table's.
+exactly the files the ledger counts, and their rows equal the raw table's. The same holds
+for the backfill of rows loaded while no dataset was wanted (decision 156).
 """
 
 from __future__ import annotations
@@ -70,10 +71,14 @@ CHILD = textwrap.dedent("""
 """)
 
 
-def _counted(con: duckdb.DuckDBPyConnection) -> set[str]:
+def _counted_in(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
     return {r[0] for r in con.execute(
         f"select raw_dataset_file from {LEDGER_TABLE} where entity = ? "
-        "and raw_dataset_file is not null", [TABLE]).fetchall()}
+        "and raw_dataset_file is not null", [table]).fetchall()}
+
+
+def _counted(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return _counted_in(con, TABLE)
 
 
 def _dataset_rows(folder: Path) -> int:
@@ -134,3 +139,82 @@ def test_a_killed_load_leaves_no_counted_half_file(moment: str, landing: Path,
     raw_rows = con.execute(f"select count(*) from raw.{TABLE}").fetchone()[0]
     assert _dataset_rows(folder) == raw_rows == report.rows_loaded > 0
     con.close()
+
+
+def _each_loaded_file_names_a_dataset_file(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return con.execute(f"select count(*) = 0 from {LEDGER_TABLE} where entity = ? and "
+                       "status = 'loaded' and rows_loaded > 0 and raw_dataset_file is null",
+                       [table]).fetchone()[0]
+
+
+def test_rows_loaded_before_datasets_were_wanted_are_written_when_they_are(
+        landing: Path, tmp_path: Path) -> None:
+    """DuckDB alone read the raw tables, then dbt moves to Spark: nothing loaded is missing."""
+    table, spec = "web_ga4_events", ENTITIES_BY_TABLE["web_ga4_events"]
+    day = sorted((landing / "web").glob("*.ndjson"))[-1]
+    con = connect(tmp_path / "warehouse.duckdb")
+    first = load_entity(con, spec, landing, Pseudonymizer(TEST_KEY))  # no datasets wanted
+    assert first.rows_loaded > 0 and not (tmp_path / "raw_datasets").exists()
+    # The next day arrives, and the loads now want datasets.
+    (landing / "web" / "events_20260106.ndjson").write_text(
+        day.read_text().replace("20260105", "20260106"))
+    datasets = RawDatasets(tmp_path / "raw_datasets")
+    second = load_entity(con, spec, landing, Pseudonymizer(TEST_KEY), raw_datasets=datasets)
+    folder = datasets.folder(table)
+    files = {p.name for p in folder.glob("batch-*.parquet")}
+    assert files == _counted_in(con, table) and len(files) == 2  # the backfill, the new batch
+    assert len({p for p in files if p.startswith("batch-backfill-")}) == 1
+    assert _each_loaded_file_names_a_dataset_file(con, table)
+    raw_rows = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
+    assert raw_rows == first.rows_loaded + second.rows_loaded > first.rows_loaded
+    assert _dataset_rows(folder) == raw_rows
+    ours = con.execute(f"select * exclude (_loaded_at) from raw.{table} order by all").fetchall()
+    assert duckdb.sql(f"select * exclude (_loaded_at) from read_parquet('{folder}/*.parquet', "
+                      "union_by_name = true) order by all").fetchall() == ours
+    load_entity(con, spec, landing, Pseudonymizer(TEST_KEY), raw_datasets=datasets)
+    assert {p.name for p in folder.glob("batch-*.parquet")} == files  # nothing again
+    con.close()
+
+
+@pytest.mark.parametrize("moment", ["while_writing", "after_rename_before_commit"])
+def test_a_backfill_killed_midway_is_written_again_whole(moment: str, landing: Path,
+                                                         tmp_path: Path) -> None:
+    warehouse, datasets = tmp_path / "warehouse.duckdb", RawDatasets(tmp_path / "raw_datasets")
+    con = connect(warehouse)
+    loaded = load_entity(con, ENTITIES_BY_TABLE[TABLE], landing, Pseudonymizer(TEST_KEY))
+    con.close()
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, moment, str(warehouse), str(landing), str(datasets.root),
+         TABLE, TEST_KEY], cwd=Path(__file__).parents[1], capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}, timeout=300)
+    assert child.returncode == -signal.SIGKILL, child.stderr[-2000:]
+    con = connect(warehouse)
+    assert not _counted(con) and not _each_loaded_file_names_a_dataset_file(con, TABLE)
+    load_entity(con, ENTITIES_BY_TABLE[TABLE], landing, Pseudonymizer(TEST_KEY),
+                raw_datasets=datasets)
+    folder = datasets.folder(TABLE)
+    assert {p.name for p in folder.iterdir() if p.name.startswith("batch-")} == _counted(con)
+    assert not [p for p in folder.iterdir() if p.name.startswith(".")]
+    assert _each_loaded_file_names_a_dataset_file(con, TABLE)
+    assert _dataset_rows(folder) == loaded.rows_loaded > 0
+    con.close()
+
+
+@pytest.mark.parametrize(("target", "asked", "wanted"), [
+    (None, None, False), ("duckdb", None, False), ("spark", None, True),
+    ("postgres", None, True), ("duckdb", "1", True), ("spark", "0", False)])
+def test_datasets_are_written_where_another_engine_reads_them(
+        monkeypatch: pytest.MonkeyPatch, target: str | None, asked: str | None,
+        wanted: bool) -> None:
+    from orchestration import settings
+
+    for name, value in ((settings.DBT_TARGET_ENV_VAR, target),
+                        (settings.RAW_DATASETS_WANTED_ENV_VAR, asked)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert settings.raw_datasets_wanted() is wanted
+    monkeypatch.setenv(settings.RAW_DATASETS_WANTED_ENV_VAR, "sometimes")
+    with pytest.raises(ValueError, match="must be 1 or 0"):
+        settings.raw_datasets_wanted()

@@ -83,7 +83,7 @@ def build_extract_assets(entities: tuple[EntitySpec, ...]) -> dg.AssetsDefinitio
 
 def _load(con: duckdb.DuckDBPyConnection, spec: EntitySpec, landing: Path,
           pseudonymizer: Pseudonymizer, run_id: str,
-          raw_datasets: RawDatasets) -> tuple[LoadReport, dg.MaterializeResult]:
+          raw_datasets: RawDatasets | None) -> tuple[LoadReport, dg.MaterializeResult]:
     """Load one entity on its cursor and evaluate its load checks; return what happened."""
     started = time.perf_counter()
     report = load_entity(con, spec, landing, pseudonymizer, run_id, raw_datasets=raw_datasets)

@@ -37,6 +37,8 @@ class WarehouseResource(dg.ConfigurableResource):
     database_path: str
     # The raw layer's Parquet datasets for other engines; empty: beside the warehouse file.
     raw_dataset_dir: str = ""
+    # Whether the loads write them (settings.raw_datasets_wanted: another engine reads them).
+    write_raw_datasets: bool = False
     writer_wait_seconds: float = settings.DEFAULT_WRITER_WAIT_SECONDS
     _lock: WriterLock | None = PrivateAttr(default=None)
 
@@ -72,10 +74,13 @@ class WarehouseResource(dg.ConfigurableResource):
         if self._lock is not None:
             self._lock.record_child(pid)
 
-    def raw_datasets(self) -> RawDatasets:
-        """Return the Parquet raw datasets the loader writes beside the raw tables."""
-        return RawDatasets(self.raw_dataset_dir
-                           or settings.raw_dataset_dir(self.database_path))
+    def raw_dataset_root(self) -> str:
+        """Return the folder of the Parquet raw datasets (what Spark's build registers)."""
+        return self.raw_dataset_dir or settings.raw_dataset_dir(self.database_path)
+
+    def raw_datasets(self) -> RawDatasets | None:
+        """Return the Parquet raw datasets the loads write, or None when none is wanted."""
+        return RawDatasets(self.raw_dataset_root()) if self.write_raw_datasets else None
 
     @contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:

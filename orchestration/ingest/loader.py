@@ -97,13 +97,15 @@ def load_entity(con: duckdb.DuckDBPyConnection, spec: EntitySpec, landing: Path,
 
     A file that cannot be read as a whole is rejected (a ledger row with the reason) and the
     other files still load; a file already rejected in the same content is not retried.
-    With ``raw_datasets``, each batch's raw rows are also written there as one Parquet file.
+    With ``raw_datasets``, each batch's raw rows are also written there as one Parquet file,
+    and rows loaded before they were wanted are written there first.
     """
     run_id = run_id or uuid.uuid4().hex
     ensure_tables(con, spec)
     if raw_datasets is not None:
         raw_datasets.sweep(con, spec.table)
         raw_datasets.ensure_schema_file(con, spec.table)
+        raw_datasets.backfill(con, spec.table)  # rows loaded while none was wanted
     check_key(con, pseudonymizer, run_id)  # another key would break every join: refused
     pseudonymizer.register(con)
     report = LoadReport(spec, run_id)

@@ -5,6 +5,8 @@ these folders instead (docs/scale-out.md). Each raw table has one folder, and ea
 batch adds one file to it, never rewriting another:
 
     <raw dataset folder>/<table>/batch-<id>.parquet   the rows one batch loaded
+    <raw dataset folder>/<table>/batch-backfill-<id>.parquet  the rows loaded before the
+                                                         datasets were wanted (`backfill`)
     <raw dataset folder>/<table>/schema-<hash>.parquet  no rows: the table's columns, so an
                                                          engine can read a table nothing has
                                                          been loaded into yet
@@ -28,6 +30,7 @@ import duckdb
 from orchestration.ingest.warehouse import LEDGER_TABLE, RAW_SCHEMA
 
 BATCH_PREFIX = "batch-"
+BACKFILL_PREFIX = "batch-backfill-"  # a batch too: the rows loaded before datasets were wanted
 SCHEMA_PREFIX = "schema-"
 TEMPORARY_PREFIX = "."
 
@@ -83,6 +86,35 @@ class RawDatasets:
         """
         name = f"{BATCH_PREFIX}{uuid.uuid4().hex}.parquet"
         self._write(con, rows_sql, self.folder(table) / name, parameters)
+        return name
+
+    def backfill(self, con: duckdb.DuckDBPyConnection, table: str) -> str | None:
+        """Write the rows ``table`` loaded while no dataset was wanted as one file; its name.
+
+        A warehouse loaded without datasets (DuckDB alone read its raw tables) that starts
+        wanting them (its dbt now builds on Spark or Postgres) has ledger rows of loaded
+        files that name no dataset file. Their raw rows, known by file and run, go into one
+        file, and those ledger rows name it, in one transaction, written as a batch's file
+        is: a crash leaves a file no ledger row names, which the next sweep deletes, and the
+        next load writes it again. None when nothing is missing.
+        """
+        missing = (f"from {LEDGER_TABLE} where entity = ? and status = 'loaded' "
+                   "and rows_loaded > 0 and raw_dataset_file is null")
+        if not con.execute(f"select count(*) {missing}", [table]).fetchone()[0]:
+            return None
+        name = f"{BACKFILL_PREFIX}{uuid.uuid4().hex}.parquet"
+        con.begin()
+        try:
+            self._write(con, f"""select raw.* from {RAW_SCHEMA}.{table} raw
+                join (select source_file, run_id {missing}) loaded
+                on loaded.source_file = raw._source_file and loaded.run_id = raw._run_id""",
+                        self.folder(table) / name, [table])
+            con.execute(f"update {LEDGER_TABLE} set raw_dataset_file = ? "
+                        f"where rowid in (select rowid {missing})", [name, table])
+        except BaseException:
+            con.rollback()
+            raise
+        con.commit()
         return name
 
     @staticmethod

@@ -27,7 +27,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         dbt builds on the engine RW_DBT_TARGET names; every materialization says which.
         """
         engine = {"engine": settings.dbt_target()}
-        with warehouse_env(warehouse.database_path, warehouse.raw_datasets().root):
+        with warehouse_env(warehouse.database_path, warehouse.raw_dataset_root()):
             # Unit tests check our SQL, not the data: `make test` runs them
             # (tests/dbt/test_unit_tests.py); a production run skips their nodes.
             args = ["build", "--exclude", "resource_type:unit_test"]

@@ -146,8 +146,9 @@ def docs_from_build(con: duckdb.DuckDBPyConnection, warehouse_path: str,
         return None
     site = site_parent / "site"
     site.mkdir()
-    shutil.copy2(built_manifest, site / "manifest.json")
-    shutil.copy2(DOCS_INDEX_FILE_PATH, site / "index.html")
+    # Contents only: copy2 kept the dbt package's 0644, and a run's files are owner-only.
+    shutil.copyfile(built_manifest, site / "manifest.json")
+    shutil.copyfile(DOCS_INDEX_FILE_PATH, site / "index.html")
     write_catalog(con, built_manifest, site / "catalog.json")
     return site
 
