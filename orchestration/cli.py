@@ -17,7 +17,7 @@ from orchestration.runtime.file_modes import keep_files_private
 from orchestration.runtime.run_state import last_run
 from orchestration.runtime.writer_lock import Holder, writer_busy
 from orchestration.serve.publication import OPERATIONS_FILE, SERVING_FILE
-from orchestration.transform import dbt_parse_ahead
+from orchestration.transform import dbt_parse_ahead, dbt_warm
 from orchestration.transform.dbt_manifest import manifest_is_stale
 
 if TYPE_CHECKING:
@@ -174,6 +174,7 @@ def run(argv: list[str]) -> int:
         print("refreshing: " + "; ".join(work.reasons))
     if busy is None:  # a warehouse another run is building gets its parse from that run
         dbt_parse_ahead.start(settings.warehouse_path())
+    dbt_warm.start(dbt_parse_ahead.dbt_executable())  # dbt's imports, done while the run loads
     import dagster as dg
 
     from orchestration.automation.refresh_scope import refresh_selection

@@ -69,10 +69,10 @@ class WarehouseResource(dg.ConfigurableResource):
             self._lock = None
             lock.release()
 
-    def record_child(self, pid: int | None) -> None:
-        """Note a child process (dbt) writing for this run, so a crash can be cleaned up."""
+    def record_child(self, pid: int | None, *others: int) -> None:
+        """Note child processes (dbt) writing for this run, so a crash can be cleaned up."""
         if self._lock is not None:
-            self._lock.record_child(pid)
+            self._lock.record_child(pid, *others)
 
     def raw_dataset_root(self) -> str:
         """Return the folder of the Parquet raw datasets (what Spark's build registers)."""

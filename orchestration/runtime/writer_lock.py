@@ -122,11 +122,11 @@ class WriterLock:
         self._write(self.holder)
         return previous
 
-    def record_child(self, pid: int | None) -> None:
-        """Note (or, with None, forget) a child process that writes on this run's behalf."""
+    def record_child(self, pid: int | None, *others: int) -> None:
+        """Note (or, with None, forget) the child processes that write on this run's behalf."""
         if self.holder is None:
             return
-        children = (pid,) if pid is not None else ()
+        children = (pid, *others) if pid is not None else ()
         self.holder = Holder(**{**asdict(self.holder), "child_pids": children})
         self._write(self.holder)
 

@@ -10,6 +10,7 @@ from orchestration import settings
 from orchestration.ingest.ingest_resources import WarehouseResource
 from orchestration.ingest.warehouse import ledger_mark
 from orchestration.runtime.run_state import record_success
+from orchestration.transform import dbt_warm
 from orchestration.transform.dbt_manifest import project_sha256
 from orchestration.transform.dbt_project import prepared_build_target, warehouse_env
 from orchestration.transform.translator import ReferralWarehouseTranslator
@@ -36,11 +37,16 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
                 # manifest would otherwise hold compiled SQL for the selected models only
                 # (dbt's docs read it), and writing it costs 0.65 s (decision 149).
                 args.append("--no-write-json")
-            invocation = dbt.cli(args, context=context,
-                                 target_path=prepared_build_target(warehouse.database_path))
+            target = prepared_build_target(warehouse.database_path)
+            # The dbt the command line started beside the run, its imports done, if one waits
+            # (orchestration/transform/dbt_warm.py); else a new dbt process.
+            relay = dbt_warm.relay_executable()
+            cli = dbt.model_copy(update={"dbt_executable": relay}) if relay else dbt
+            invocation = cli.cli(args, context=context, target_path=target)
             # A dbt process outlives a killed run; the lock file names it so the next run can
             # stop it (orchestration/runtime/recovery.py).
-            warehouse.record_child(invocation.process.pid)
+            warehouse.record_child(invocation.process.pid,
+                                   *([dbt_warm.server_pid()] if relay else []))
             try:
                 for event in invocation.stream():
                     if isinstance(event, dg.Output | dg.AssetMaterialization):
