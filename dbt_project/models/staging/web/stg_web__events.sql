@@ -1,20 +1,12 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='event_id',
-        on_schema_change='append_new_columns',
-        **incremental_strategy_config()
-    )
-}}
+-- A view: a row-for-row projection of the largest raw table, read by one model that
+-- aggregates all of it in every build (decision 161).
+{{ config(materialized='view') }}
 
 with
 
 source as (
 
     select * from {{ source('web', 'web_ga4_events') }}
-    {% if is_incremental() %}
-    where {{ loaded_on_or_after_lookback('_loaded_at') }}
-    {% endif %}
 
 ),
 
@@ -49,8 +41,7 @@ final as (
         traffic_source_name as first_touch_campaign,
         device_category,
         geo_region,
-        _loaded_at as loaded_at,
-        cast(_loaded_at as date) as loaded_date
+        _loaded_at as loaded_at
 
     from source
 
