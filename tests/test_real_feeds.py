@@ -26,6 +26,7 @@ from orchestration.ingest.warehouse import ensure_tables
 from orchestration.quality.suites import load_suites
 from orchestration.quality.validate import NPI_MACRO
 from tests.conftest import CRM_ENTITIES, HANDMADE_LANDING, load
+from tests.hl7_fields import read_fields
 
 REPO = Path(__file__).resolve().parents[1]
 CLI = Path(sys.executable).parent / "referral-warehouse"
@@ -79,8 +80,8 @@ def test_siu_messages_split_under_every_framing(framing: str, version: str) -> N
         text = message * 3
     messages = list(hl7_reader.split_messages(text))
     assert len(messages) == 3
-    reason, _, fields = hl7_reader.parse_message(messages[0])
-    assert reason is None
+    fields = read_fields(messages[:1])[0]
+    assert fields["_reject_reason"] is None
     assert (fields["msh_10"], fields["msh_12"], fields["sch_2"]) == ("C1", version, "APT1")
     assert fields["sch_11_4"] == "2026-01-20T14:00:00+00:00"
 

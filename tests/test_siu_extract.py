@@ -1,10 +1,25 @@
-"""HL7 v2 SIU batches: message splitting, field positions, time zones, broken messages."""
+"""HL7 v2 SIU batches: message splitting, field positions, time zones, broken messages.
+
+The loader reads fields in DuckDB (`hl7_reader.fields_sql`); python-hl7 is the reference for
+every field's position and escapes, Python's `datetime` for every timestamp, and hypothesis
+draws messages and timestamps that only a parser of the standard reads right.
+"""
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from orchestration.ingest.pseudonymize import MRN
-from orchestration.ingest.readers.hl7_reader import hl7_timestamp_to_iso, split_messages
+from orchestration.ingest.readers.hl7_reader import FIELDS, TIMESTAMP_FIELDS, split_messages
 from tests.conftest import load
+from tests.hl7_fields import read_fields, reference_timestamp
+
+SCH_START = "MSH|^~\\&|A|B|C|D|20260105091500||SIU^S12|C1|P|2.5\rSCH|1|2|||||||30|min|^^30^{}"
+
+
+def _timestamp(value: str) -> str | None:
+    return read_fields([SCH_START.format(value)])[0]["sch_11_4"]
 
 
 def test_batch_envelope_is_not_a_message() -> None:
@@ -13,11 +28,44 @@ def test_batch_envelope_is_not_a_message() -> None:
 
 
 def test_hl7_timestamps_become_iso_in_their_offset() -> None:
-    assert hl7_timestamp_to_iso("20260120140000-0500") == "2026-01-20T14:00:00-05:00"
-    assert hl7_timestamp_to_iso("202601201400") == "2026-01-20T14:00:00+00:00"
-    assert hl7_timestamp_to_iso("20260120") == "2026-01-20T00:00:00+00:00"
-    assert hl7_timestamp_to_iso("tomorrow") == "tomorrow"
-    assert hl7_timestamp_to_iso("20261340") == "20261340"
+    assert _timestamp("20260120140000-0500") == "2026-01-20T14:00:00-05:00"
+    assert _timestamp("202601201400") == "2026-01-20T14:00:00+00:00"
+    assert _timestamp("20260120") == "2026-01-20T00:00:00+00:00"
+    assert _timestamp("20260120140000.1234+0130") == "2026-01-20T14:00:00+01:30"
+    assert _timestamp("tomorrow") == "tomorrow"
+    assert _timestamp("20261340") == "20261340"
+    assert _timestamp("20250229") == "20250229"  # not a leap year
+    assert _timestamp("00010101") == "0001-01-01T00:00:00+00:00"
+    assert _timestamp("00000101") == "00000101"  # no year 0 in a calendar time
+    assert _timestamp("202601202400") == "202601202400"
+    assert _timestamp("20260120235960") == "20260120235960"
+    assert _timestamp("٢٠٢٦٠١٢٠") == "٢٠٢٦٠١٢٠"  # a DTM's digits are ASCII
+
+
+# Digits where a DTM has them, sometimes one too many or out of range, with the optional
+# parts present or not: every shape the regular expression and the calendar decide on.
+digits = st.text(alphabet="0123456789", min_size=1, max_size=3)
+timestamps = st.builds(
+    lambda year, month, day, time, fraction, offset: year + month + day + time + fraction + offset,
+    st.integers(0, 9999).map(lambda y: f"{y:04d}"),
+    st.integers(0, 13).map(lambda m: f"{m:02d}"),
+    st.integers(0, 32).map(lambda d: f"{d:02d}"),
+    st.sampled_from(["", "2359", "2400", "1260", "000000", "235959", "235960", "12"]) | digits,
+    st.sampled_from(["", ".1", ".123456", "."]),
+    st.sampled_from(["", "+0000", "-0500", "+1345", "+05", "Z"]))
+
+
+# Other text too, without the message's separators: a value the reader must leave alone.
+other_text = st.text(max_size=16).filter(lambda t: not set(t) & set("|^~\\&\r\n"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(timestamps | other_text, min_size=1, max_size=20))
+def test_timestamps_read_in_sql_equal_pythons_datetime(values: list[str]) -> None:
+    fields = read_fields([SCH_START.format(value) for value in values])
+    for value, read in zip(values, fields, strict=True):
+        stripped = value.strip()  # as every HL7 value is read
+        assert read["sch_11_4"] == (reference_timestamp(stripped) if stripped else None)
 
 
 def test_siu_messages_load_with_fields_from_the_right_positions(warehouse, landing,
@@ -60,11 +108,20 @@ def _python_hl7_field(message, path: str) -> str | None:
     return value or None
 
 
-def test_field_splitter_reads_every_field_as_python_hl7_does(tmp_path) -> None:
-    """Our splitter replaces python-hl7 for speed; python-hl7 is the reference it must match."""
+def _assert_fields_as_python_hl7_reads_them(messages: list[str]) -> None:
     import hl7
 
-    from orchestration.ingest.readers.hl7_reader import FIELDS, PATHS, Message
+    for raw, ours in zip(messages, read_fields(messages), strict=True):
+        reference = hl7.parse(raw)
+        for name, path in FIELDS.items():
+            expected = _python_hl7_field(reference, path)
+            if name in TIMESTAMP_FIELDS and expected is not None:
+                expected = reference_timestamp(expected)
+            assert ours[name] == expected, (name, raw)
+
+
+def test_fields_read_in_sql_equal_python_hl7s_reading(tmp_path) -> None:
+    """The loader reads fields in DuckDB; python-hl7 is the reference it must match."""
     from tests.conftest import FIXTURES, simulate
 
     landing, _ = simulate(tmp_path)
@@ -72,17 +129,53 @@ def test_field_splitter_reads_every_field_as_python_hl7_does(tmp_path) -> None:
     texts.append((FIXTURES / "siu" / "siu_20260105.hl7").read_bytes().decode())
     messages = [m for text in texts for m in split_messages(text) if len(m) > 40]
     assert len(messages) > 100
-    for raw in messages:
-        ours, reference = Message(raw), hl7.parse(raw)
-        every_field = ours.values()  # what the loader reads: each field split once
-        for name, path in FIELDS.items():
-            expected = _python_hl7_field(reference, path)
-            assert ours.get(PATHS[name]) == expected == every_field[name], (name, raw)
+    _assert_fields_as_python_hl7_reads_them(messages)
+
+
+# Fields made of what a reader must get right: separators of the message's own choosing
+# (escaped or not), repetitions, components, escape sequences, white space Python strips
+# (a no-break space, an ideographic space) and text it does not.
+SEPARATORS = st.sampled_from(["|^~\\&", "#$*@%", "|^~\\&#"[:5], "!:;/?"])
+# Only the five delimiter escapes: python-hl7 also decodes hex data and formatting, and drops
+# sequences it does not know, where the loader keeps them as written (decision 162).
+PIECES = ["A", "12", "F", "S", " ", "\u00a0", "\u3000", "\t", "é", "{f}", "{c}", "{r}", "{s}",
+          "{e}F{e}", "{e}S{e}", "{e}T{e}", "{e}R{e}", "{e}E{e}"]
+values = st.lists(st.sampled_from(PIECES), max_size=6).map("".join)
+SEGMENTS = ["SCH", "TQ1", "PID", "AIL", "AIS", "AIP", "NTE"]
+
+
+@st.composite
+def messages(draw) -> str:
+    separators = draw(SEPARATORS)
+    field, component, repetition, escape, sub = separators
+    names = {"f": field, "c": component, "r": repetition, "e": escape, "s": sub}
+
+    def fields(count: int) -> str:
+        return field.join(draw(values).format(**names) for _ in range(count))
+
+    header = f"MSH{field}{component}{repetition}{escape}{sub}{field}{fields(11)}"
+    segments = draw(st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=6))
+    return "\r".join([header, *(f"{name}{field}{fields(27)}" for name in segments)])
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.lists(messages(), min_size=1, max_size=10))
+def test_drawn_messages_read_in_sql_as_python_hl7_reads_them(drawn: list[str]) -> None:
+    _assert_fields_as_python_hl7_reads_them(drawn)
 
 
 def test_escape_sequences_are_decoded() -> None:
-    from orchestration.ingest.readers.hl7_reader import FieldPath, Message
+    fields = read_fields(["MSH|^~\\&|A|B\rAIL|1|A|CARD\\T\\01^^^RIVER\\F\\BEND"])[0]
+    assert (fields["ail_3"], fields["ail_3_4"]) == ("CARD&01", "RIVER|BEND")
 
-    message = Message("MSH|^~\\&|A|B\rAIL|1|A|CARD\\T\\01^^^RIVER\\F\\BEND")
-    assert message.get(FieldPath.parse("AIL.F3.R1.C1")) == "CARD&01"
-    assert message.get(FieldPath.parse("AIL.F3.R1.C4")) == "RIVER|BEND"
+
+def test_messages_that_are_not_siu_say_why() -> None:
+    found = read_fields(["PID|1", "MSH|^~\\&|A|B|C|D|2026||ORU^R01|1",
+                         "MSH|^~\\&|A|B|C|D|2026||SIU^S12|1", "MSHA^~\\&|x",
+                         "MSH|^~\\&|A|B|C|D|2026|||1\rSCH|1"])
+    assert [(f["_reject_reason"], f["_reject_detail"]) for f in found] == [
+        ("unparseable_message", "message does not start with an MSH segment"),
+        ("unexpected_message_type", "MSH-9 is ORU, this feed takes SIU messages"),
+        ("unparseable_message", "the message has no SCH segment"),
+        ("unparseable_message", "message does not start with an MSH segment"),
+        ("unparseable_message", "MSH-9 message type is missing")]

@@ -22,7 +22,8 @@ from orchestration.ingest.entities.entity_spec import (
     HL7_SIU,
     EntitySpec,
 )
-from orchestration.ingest.readers import csv_reader, hl7_reader
+from orchestration.ingest.readers import csv_reader
+from orchestration.ingest.readers.hl7_reader import stage_hl7
 from orchestration.ingest.readers.ndjson_reader import stage_ndjson
 
 if TYPE_CHECKING:
@@ -35,9 +36,9 @@ def stage_batch(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
                 batch: list[LandingFile]) -> Callable[[], None]:
     """Make `_text`, every record of the batch as text; return what drops it afterwards.
 
-    NDJSON is a view over the batch's lines (the classification reads it once, so a table
-    would only copy it); HL7 and CSV records come from Python parsers, in Arrow batches,
-    into a table.
+    NDJSON and HL7 are views over the batch's lines and messages (the classification reads
+    it once, so a table would only copy it); CSV records come from a Python parser, in Arrow
+    batches, into a table.
     """
     if spec.file_format not in READERS:
         raise ValueError(f"no reader for the file format {spec.file_format.name!r} "
@@ -94,6 +95,6 @@ def stage_records(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
 READERS = {
     FHIR_NDJSON: stage_ndjson,
     GA4_NDJSON: stage_ndjson,
-    HL7_SIU: _python_records(lambda f, spec: hl7_reader.read_records(f.path)),
+    HL7_SIU: stage_hl7,
     CRM_CSV: _python_records(lambda f, spec: csv_reader.read_records(f.path, spec, f.relative)),
 }

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 
 from orchestration.ingest.entities.entity_spec import EntitySpec
+from orchestration.ingest.readers.batch_view import text_view
 from orchestration.ingest.readers.line_batches import batch_lines
 
 if TYPE_CHECKING:
@@ -63,14 +63,10 @@ def stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
                       for n, c in enumerate(spec.columns))
     # One statement for the whole batch: a statement per file cost about 20 ms a file (a
     # year of GA4 is 366 files).
-    con.register("_lines", batch_lines([f.path for f in batch]))
-    con.register("_files", pa.table({"file_index": pa.array(range(len(batch)), pa.int32()),
-                                     "relative": [f.relative for f in batch]}))
     lines = f"""select file_index, line_number, line, text
                 from ({LINE_TEXT_SQL.format(lines="_lines")})
                 where {KEPT_LINE}"""
-    con.execute(f"""
-        create or replace temp view _text as
+    return text_view(con, batch, {"_lines": batch_lines([f.path for f in batch])}, f"""
         select _files.relative as _source_file, line_number as _record_number,
             coalesce(sha256(text), sha256(line)) as _record_hash,
             cast(_e0 as varchar) as _reject_reason, cast(_e1 as varchar) as _reject_detail,
@@ -78,12 +74,6 @@ def stage_ndjson(con: duckdb.DuckDBPyConnection, spec: EntitySpec,
             {casts}
         from ({parse_once_sql(expressions, lines)}) parsed
         join _files on _files.file_index = parsed.file_index""")
-
-    def release() -> None:
-        con.execute("drop view _text")
-        con.unregister("_lines")
-        con.unregister("_files")
-    return release
 
 
 # A line's text: UTF-8 decoded (NULL when it is not), without leading byte-order marks or the
