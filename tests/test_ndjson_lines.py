@@ -22,7 +22,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestration.ingest.readers.line_batches import bytes_lines
-from orchestration.ingest.readers.ndjson_reader import KEPT_LINE, LINE_TEXT_SQL, parse_once_sql
+from orchestration.ingest.readers.ndjson_reader import (
+    KEPT_LINE,
+    LINE_TEXT_SQL,
+    parse_once_sql,
+    utf8_lines,
+)
 
 PIECES = [b"\xef\xbb\xbf", b"\r", b" ", b"\t", b"{}", b'{"a":1}', b"\xff", b"\xc3",
           "é".encode(), "日本".encode(), b"x"]
@@ -34,18 +39,32 @@ lines = st.builds(lambda content, ended: content + (b"\n" if ended else b""),
 
 
 def _both_forms(data: list[bytes]) -> list[tuple]:
+    """The loader's text and kept flag beside the plain definitions', line by line.
+
+    The loader's lines go through `utf8_lines`, as a batch does: as text when every line is
+    UTF-8 (drawn lines often are), else as bytes decoded in SQL. Each row is the loader's
+    text and kept flag, then the plain definitions'.
+    """
     con = duckdb.connect()
-    con.register("_lines", pa.table({"line": pa.array(data, pa.large_binary())}))
+    raw = pa.table({"n": pa.array(range(len(data)), pa.int64()),
+                    "line": pa.array(data, pa.large_binary())})
+    lines, decoded = utf8_lines(raw)
+    con.register("_lines", lines)
+    con.register("_raw", raw)
     plain = "rtrim(ltrim(try(decode(line)), chr(65279)), chr(10) || chr(13))"
-    return con.execute(f"""
-        select text, {plain}, {KEPT_LINE}, text is null or trim(text) <> ''
-        from ({LINE_TEXT_SQL.format(lines="_lines")})""").fetchall()
+    fast = con.execute(f"""
+        select text, {KEPT_LINE} from ({LINE_TEXT_SQL.format(lines="_lines", decoded=decoded)})
+        order by n""").fetchall()
+    reference = con.execute(f"""
+        select {plain} as text, text is null or trim(text) <> '' from _raw order by n
+        """).fetchall()
+    return [(*f, *r) for f, r in zip(fast, reference, strict=True)]
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(lines, min_size=1, max_size=20))
 def test_fast_line_text_equals_the_plain_definition(data: list[bytes]) -> None:
-    for fast, plain, kept_fast, kept_plain in _both_forms(data):
+    for fast, kept_fast, plain, kept_plain in _both_forms(data):
         assert fast == plain
         assert kept_fast == kept_plain
 
@@ -55,14 +74,23 @@ def test_fast_line_text_equals_the_plain_definition(data: list[bytes]) -> None:
 def test_split_file_lines_clean_to_the_plain_definition(chunks: list[bytes]) -> None:
     # Whole files as the loader splits them: every line but the last ends in its line feed.
     table = bytes_lines(b"\n".join(chunks))
-    for fast, plain, kept_fast, kept_plain in _both_forms(table.column("line").to_pylist()):
+    for fast, kept_fast, plain, kept_plain in _both_forms(table.column("line").to_pylist()):
         assert (fast, kept_fast) == (plain, kept_plain)
 
 
 def test_known_lines() -> None:
     data = [b"\xef\xbb\xbf{}\r\n", b"   \n", b"\xff{}\n", b"{}\r\r", b"", "é\n".encode()]
-    assert [(row[0], row[2]) for row in _both_forms(data)] == [
+    assert [(row[0], row[1]) for row in _both_forms(data)] == [
         ("{}", True), ("   ", False), (None, True), ("{}", True), ("", False), ("é", True)]
+
+
+def test_a_batch_of_utf8_lines_is_text_and_one_bad_line_keeps_it_bytes() -> None:
+    good = bytes_lines("{}\n日本\n".encode())
+    text, decoded = utf8_lines(good)
+    assert (text.schema.field("line").type, decoded) == (pa.large_string(), "line")
+    bad = bytes_lines(b"{}\n\xff\n")
+    kept, decoded = utf8_lines(bad)
+    assert (kept.schema.field("line").type, decoded) == (pa.large_binary(), "try(decode(line))")
 
 
 # Values under a few keys, so that the expressions' paths often find something, of every
