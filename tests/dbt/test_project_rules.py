@@ -26,6 +26,11 @@ def manifest(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return json.loads((target / "manifest.json").read_text())
 
 
+def test_dbt_sends_no_usage_events(manifest: dict) -> None:
+    """dbt's anonymous usage tracking is on unless a project turns it off (decision 163)."""
+    assert manifest["metadata"]["send_anonymous_usage_stats"] is False
+
+
 def _models(manifest: dict) -> dict[str, dict]:
     return {n["name"]: n for n in manifest["nodes"].values()
             if n["resource_type"] == "model" and n["package_name"] == "referral_warehouse"}
