@@ -7,18 +7,14 @@ from datetime import datetime
 
 import duckdb
 
-from orchestration.ingest.readers.hl7_reader import FIELDS, fields_sql, message_table
+from orchestration.ingest.readers.hl7_reader import FIELDS, fields_sql, messages_table
 
 
 def read_fields(messages: list[str]) -> list[dict[str, str | None]]:
     """Return each message's fields by name, with `_reject_reason` and `_reject_detail`."""
     con = duckdb.connect()
-    table = message_table(iter([(0, "")]))  # the schema, no rows
-    table = table.from_pylist(
-        [{"file_index": 0, "_record_number": n, "message": m,
-          "_starts_with_msh": m.startswith("MSH") and len(m) >= 8 and not m[3].isalnum()}
-         for n, m in enumerate(messages, start=1)], schema=table.schema)
-    con.register("_messages", table)
+    con.register("_messages", messages_table(
+        [0] * len(messages), list(range(1, len(messages) + 1)), messages))
     names = [*FIELDS, "_reject_reason", "_reject_detail"]
     rows = con.execute(f"select {', '.join(names)} from ({fields_sql('_messages')}) "
                        "order by _record_number").fetchall()

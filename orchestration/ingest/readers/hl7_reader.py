@@ -113,16 +113,14 @@ def decode(data: bytes) -> str:
 # What Python's str.strip() removes (python-hl7 strips each value with it): every character
 # str.isspace() calls white space; the last of them is U+3000.
 WHITESPACE = "".join(chr(code) for code in range(0x3001) if chr(code).isspace())
+# The same characters as SQL text, spelled with chr() so that none needs quoting.
+WHITESPACE_SQL = " || ".join(f"chr({ord(c)})" for c in WHITESPACE)
 # HL7 DTM: YYYYMMDD[HHMM[SS[.S+]]][+/-ZZZZ], digits in ASCII as the standard writes them.
 DTM = r"^([0-9]{8})([0-9]{4})?([0-9]{2})?(?:\.[0-9]+)?([+-][0-9]{4})?$"
 
 
 def message_table(texts: Iterator[tuple[int, str]]) -> pa.Table:
-    """Return one row per message of each (file index, file text): its number and text.
-
-    `_starts_with_msh` is whether the message opens with an MSH segment and a field
-    separator that is not a letter or digit (Python's `isalnum`, Unicode-wide).
-    """
+    """Return one row per message of each (file index, file text), as `messages_table` does."""
     file_index: list[int] = []
     numbers: list[int] = []
     messages: list[str] = []
@@ -131,6 +129,15 @@ def message_table(texts: Iterator[tuple[int, str]]) -> pa.Table:
         file_index.extend([index] * len(found))
         numbers.extend(range(1, len(found) + 1))
         messages.extend(found)
+    return messages_table(file_index, numbers, messages)
+
+
+def messages_table(file_index: list[int], numbers: list[int], messages: list[str]) -> pa.Table:
+    """Return the messages with their file and number, as `fields_sql` reads them.
+
+    `_starts_with_msh` is whether the message opens with an MSH segment and a field
+    separator that is not a letter or digit (Python's `isalnum`, Unicode-wide).
+    """
     return pa.table({
         "file_index": pa.array(file_index, pa.int32()),
         "_record_number": pa.array(numbers, pa.int64()),
@@ -139,10 +146,6 @@ def message_table(texts: Iterator[tuple[int, str]]) -> pa.Table:
             [m.startswith("MSH") and len(m) >= 8 and not m[3].isalnum() for m in messages],
             pa.bool_()),
     })
-
-
-def _sql_text(value: str) -> str:
-    return " || ".join(f"chr({ord(c)})" for c in value)
 
 
 def fields_sql(messages: str) -> str:
@@ -192,22 +195,21 @@ def fields_sql(messages: str) -> str:
                "'the message has no SCH segment'")]
     reason = "case " + " ".join(f"when {c} then {r}" for c, r, _ in checks) + " end"
     detail = "case " + " ".join(f"when {c} then {d}" for c, _, d in checks) + " end"
-    return f"""
-        select *, {reason} as _reject_reason, {detail} as _reject_detail from (
-          select *, {iso} from (
-           select *, {parts} from (
-            select *, {", ".join(cleaned)} from (
-             select *, {", ".join(unescaped)} from (
-              select *, {", ".join(values)} from (
-               select *, {", ".join(f"{v} as {k}" for k, v in repetitions.items())} from (
-                select *, {split} from (
-                    select *, {found} from (
-                        select *, string_split(_readable, chr(13)) as _segments,
-                            substr(_readable, 4, 1) as _fs, substr(_readable, 5, 1) as _comp,
-                            substr(_readable, 6, 1) as _rep, substr(_readable, 7, 1) as _esc,
-                            substr(_readable, 8, 1) as _sub
-                        from (select *, case when _starts_with_msh then message end
-                                  as _readable from {messages}))))))))))"""
+    # Each projection adds columns the next one reads, from the message's separators to
+    # the reject reason.
+    layers = [
+        "case when _starts_with_msh then message end as _readable",
+        "string_split(_readable, chr(13)) as _segments, substr(_readable, 4, 1) as _fs, "
+        "substr(_readable, 5, 1) as _comp, substr(_readable, 6, 1) as _rep, "
+        "substr(_readable, 7, 1) as _esc, substr(_readable, 8, 1) as _sub",
+        found, split, ", ".join(f"{v} as {k}" for k, v in repetitions.items()),
+        ", ".join(values), ", ".join(unescaped), ", ".join(cleaned), parts, iso,
+        f"{reason} as _reject_reason, {detail} as _reject_detail",
+    ]
+    query = f"select * from {messages}"
+    for layer in layers:
+        query = f"select *, {layer} from ({query})"
+    return query
 
 
 def _unescaped(value: str) -> str:
@@ -235,10 +237,9 @@ def _stripped(value: str) -> str:
     DuckDB's trim with a set of characters costs a microsecond a value; most values need
     none of it.
     """
-    space = _sql_text(WHITESPACE)
-    return (f"case when contains({space}, left({value}, 1)) "
-            f"or contains({space}, right({value}, 1)) "
-            f"then nullif(trim({value}, {space}), '') else {value} end")
+    return (f"case when contains({WHITESPACE_SQL}, left({value}, 1)) "
+            f"or contains({WHITESPACE_SQL}, right({value}, 1)) "
+            f"then nullif(trim({value}, {WHITESPACE_SQL}), '') else {value} end")
 
 
 def _iso_timestamp(value: str, parts: str) -> str:
