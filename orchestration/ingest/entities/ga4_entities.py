@@ -28,11 +28,19 @@ def _param(key: str, kind: str = "string_value") -> str:
             f".value.{kind}->>'$'")
 
 
+# A page address: an optional `scheme://host` (or `//host`), then the path up to the first
+# `?` or `#`, whatever comes before it. `[^?#]` crosses line breaks; the `[?#].*$` this
+# replaced did not (`.` stops at one), so a query string holding a line break was kept whole
+# in page_path (tests/test_ga4_page_path.py).
+URL_PATH_PATTERN = "'^(?:(?:[A-Za-z][A-Za-z0-9+.-]*:)?//[^/?#]*)?([^?#]*)'"
+
+
 def url_path(url: str) -> str:
-    """SQL for a URL's path alone: no scheme, host, query string or fragment ('/' for none)."""
-    without_origin = f"regexp_replace({url}, '^[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*', '')"
-    return (f"case when {url} is null then null else coalesce(nullif("
-            f"regexp_replace({without_origin}, '[?#].*$', ''), ''), '/') end")
+    """SQL for a URL's path alone: no scheme, host, query string or fragment ('/' for none).
+
+    NULL stays NULL: `regexp_replace(..., '^$', '/')` turns only an empty path into '/'.
+    """
+    return f"regexp_replace(regexp_extract({url}, {URL_PATH_PATTERN}, 1), '^$', '/')"
 
 
 # Google adds fields to the BigQuery export over time; the reader reads the declared paths
