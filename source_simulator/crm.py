@@ -20,7 +20,7 @@ from source_simulator.draws import (
     weighted_index,
     work_time,
 )
-from source_simulator.npi import break_check_digit
+from source_simulator.npi import break_npi
 from source_simulator.output import (
     CSV_ROWS,
     RecordFile,
@@ -210,7 +210,7 @@ class CrmSystem:
         for d in world.community_referrers:
             npi, defects = d.npi, ()
             if self._defect(self.defects.invalid_npi):
-                npi, defects = break_check_digit(d.npi), ("invalid_npi",)
+                npi, defects = break_npi(d.npi), ("invalid_npi",)
             status = "active" if d.active_until is None else "inactive"
             providers.write(row([d.crm_provider_id, npi, d.given, d.family, "MD",
                                      d.taxonomy_code, d.organization.crm_practice_id, d.liaison,

@@ -14,7 +14,7 @@ from source_simulator.draws import (
     weighted_index,
     work_time,
 )
-from source_simulator.npi import break_check_digit
+from source_simulator.npi import break_npi
 from source_simulator.output import (
     NDJSON,
     RecordFile,
@@ -111,7 +111,7 @@ class EhrSystem:
         for doc in world.practitioners:
             npi, defects = doc.npi, ()
             if not doc.in_network and self._defect(self.defects.invalid_npi):
-                npi, defects = break_check_digit(doc.npi), ("invalid_npi",)
+                npi, defects = break_npi(doc.npi), ("invalid_npi",)
             self._emit(fhir.practitioner(doc, npi, updated), updated, defects)
             self._emit(fhir.practitioner_role(doc, updated), updated)
 

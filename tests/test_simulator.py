@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from source_simulator.npi import break_check_digit, luhn_check_digit, make_npi
+from source_simulator.npi import break_npi, luhn_check_digit, make_npi
 from tests.conftest import simulate
 
 
@@ -32,7 +32,10 @@ def test_npi_check_digit_matches_cms_example() -> None:
     assert luhn_check_digit("80840123456789") == 3
     npi = make_npi(123456789)
     assert npi == "1234567893"
-    assert break_check_digit(npi) != npi and break_check_digit(npi)[:9] == npi[:9]
+    assert break_npi(npi) == "123456789O"  # an odd base: a letter typed for the last digit
+    even = make_npi(123456788)
+    assert break_npi(even)[:9] == even[:9] and break_npi(even)[9] != even[9]
+    assert break_npi(even)[9].isdigit()
 
 
 def test_clean_world_has_no_defects_and_spoiled_world_has_every_kind(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@
     regexp_full_match({{ column }}, '[0-9]{ {{- count -}} }')
 {% endmacro %}
 
+{#- Java's `$` also matches before a final line break ("1234567893\n"): `\z` is the end. -#}
 {% macro spark__matches_digits(column, count) %}
-    ({{ column }} rlike '^[0-9]{ {{- count -}} }$')
+    ({{ column }} rlike '^[0-9]{ {{- count -}} }\\z')
 {% endmacro %}

@@ -18,10 +18,18 @@
     mod(10 - mod(24 + {{ doubled | join(' + ') }} + {{ plain | join(' + ') }}, 10), 10)
 {% endmacro %}
 
-{#- True when the NPI is ten digits and its last digit is the right check digit. -#}
+{#-
+    True when the NPI is ten digits and its last digit is the right check digit; false for
+    any other text, null for null. The digits are cast only once the text is known to be ten
+    of them (a case, not an `and`: an engine may evaluate both sides of an `and`, and DuckDB
+    and Postgres raise on casting a letter, which made one mistyped NPI fail the build).
+-#}
 {% macro is_valid_npi(column) %}
     (
-        {{ matches_digits(column, 10) }}
-        and cast(substring({{ column }}, 10, 1) as integer) = {{ npi_check_digit(column) }}
+        case
+            when {{ matches_digits(column, 10) }}
+                then cast(substring({{ column }}, 10, 1) as integer) = {{ npi_check_digit(column) }}
+            when {{ column }} is not null then false
+        end
     )
 {% endmacro %}

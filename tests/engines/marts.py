@@ -57,12 +57,22 @@ def duckdb_marts(warehouse: Path) -> Marts:
     return Marts(columns, rows)
 
 
+def data_test_verdicts(target: Path) -> dict[str, tuple[str, int]]:
+    """Each dbt data test's status and number of failing rows, from a build's run_results.
+
+    Another engine must reach the same verdicts as DuckDB: a rule that reads a value
+    differently (a regular expression, a cast) shows here even when it only warns.
+    """
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return {r["unique_id"]: (r["status"], r["failures"]) for r in results
+            if r["unique_id"].startswith("test.")}
+
+
 def unit_test_verdicts(target: Path) -> dict[str, str]:
     """Each dbt unit test's status in the run_results.json of a dbt command's target folder."""
     results = json.loads((target / "run_results.json").read_text())["results"]
     return {r["unique_id"]: r["status"] for r in results
             if r["unique_id"].startswith("unit_test.")}
-
 
 
 def project_unit_tests(target: Path) -> set[str]:

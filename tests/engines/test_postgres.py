@@ -22,14 +22,17 @@ import pytest
 
 from orchestration.ingest.raw_to_postgres import copy_raw_to_postgres
 from orchestration.settings import REPO_ROOT
+from orchestration.transform.dbt_manifest import build_target_path
 from orchestration.transform.dbt_project import dbt_executable
 from tests.engines.marts import (
     INCREMENTAL,
+    data_test_verdicts,
     duckdb_marts,
     project_unit_tests,
     sorted_rows,
     unit_test_verdicts,
 )
+from tests.engines.npi_rule import VALUES, engine_verdicts, expected
 
 
 def _postgres_bin() -> Path | None:
@@ -118,6 +121,8 @@ def test_the_marts_on_postgres_equal_duckdbs_and_a_second_build_changes_nothing(
             verdicts = unit_test_verdicts(tmp_path / "target-1")
             assert set(verdicts) == project_unit_tests(tmp_path / "target-1"), verdicts
             assert set(verdicts.values()) == {"pass"}, verdicts
+            assert data_test_verdicts(tmp_path / "target-1") == data_test_verdicts(
+                build_target_path(built / "warehouse.duckdb"))
         with psycopg2.connect(dsn) as pg, pg.cursor() as cursor:
             for table, rows in expected.rows.items():
                 assert _rows(cursor, f"select {expected.select(table)} "
@@ -125,3 +130,9 @@ def test_the_marts_on_postgres_equal_duckdbs_and_a_second_build_changes_nothing(
             counts.append([_rows(cursor, f"select count(*) from staging.{model}")
                            for model in INCREMENTAL])
     assert counts[0] == counts[1]
+
+
+def test_the_npi_rule_reads_every_value_as_python_does(postgres: dict[str, str],
+                                                      tmp_path: Path) -> None:
+    env = {**os.environ, **postgres, "RW_DBT_TARGET": "postgres"}
+    assert engine_verdicts(env, tmp_path / "target") == [expected(v) for v in VALUES]

@@ -25,16 +25,19 @@ import duckdb
 import pytest
 
 from orchestration.settings import REPO_ROOT
+from orchestration.transform.dbt_manifest import build_target_path
 from orchestration.transform.dbt_project import dbt_executable
 from tests.conftest import CRM_ENTITIES, HANDMADE_LANDING, STANDARDS_LANDING
 from tests.engines.marts import (
     INCREMENTAL,
     Marts,
+    data_test_verdicts,
     duckdb_marts,
     project_unit_tests,
     sorted_rows,
     unit_test_verdicts,
 )
+from tests.engines.npi_rule import VALUES, engine_verdicts, expected
 
 CLI = Path(sys.executable).parent / "referral-warehouse"
 
@@ -100,6 +103,8 @@ def test_the_marts_on_spark_equal_duckdbs_and_a_second_build_changes_nothing(
     assert "dbt models built on: spark" in run.stdout
     assert (tmp_path / "raw_datasets" / "ehr_service_request").is_dir()
     _assert_equal_marts(spark_dir, expected)
+    assert data_test_verdicts(build_target_path(tmp_path / "warehouse.duckdb")) == \
+        data_test_verdicts(build_target_path(built / "warehouse.duckdb"))
     counts = [len(_spark_table(spark_dir, "staging", model)) for model in INCREMENTAL]
     # The standards' world has scheduling messages but no web feed.
     assert all(counts) if world == "handmade" else any(counts)
@@ -120,3 +125,10 @@ def test_the_marts_on_spark_equal_duckdbs_and_a_second_build_changes_nothing(
     assert set(verdicts.values()) == {"pass"}, verdicts
     _assert_equal_marts(spark_dir, expected)
     assert [len(_spark_table(spark_dir, "staging", model)) for model in INCREMENTAL] == counts
+
+
+def test_the_npi_rule_reads_every_value_as_python_does(spark_available: None,
+                                                      tmp_path: Path) -> None:
+    # Java's `$` matched before a final line break: "1234567893\n" was a valid NPI here.
+    env = {**os.environ, "RW_DBT_TARGET": "spark", "RW_SPARK_DIR": str(tmp_path / "spark")}
+    assert engine_verdicts(env, tmp_path / "target") == [expected(v) for v in VALUES]
