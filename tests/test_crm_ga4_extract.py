@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
+import json
+
+from orchestration.ingest.entities.ga4_entities import LAST_MICROSECOND
 from orchestration.ingest.pseudonymize import EMAIL, WEB_CLIENT_ID, WEB_USER_ID
 from tests.conftest import load
 
@@ -73,3 +77,22 @@ def test_ga4_events_keep_param_names_paths_and_hashed_ids(warehouse, landing,
     assert rows[0][11] == pseudonymizer("1234567890.1767607200", WEB_CLIENT_ID)
     columns = {c[0] for c in warehouse.execute("describe raw.web_ga4_events").fetchall()}
     assert not columns & {"geo_city", "event_params", "page_location"}
+
+
+def test_an_event_time_no_engine_represents_is_quarantined(warehouse, landing,
+                                                           pseudonymizer) -> None:
+    # A BIGINT at its limit (a sentinel) or before 1970 is no time a model can convert;
+    # converting one raised and failed the run. The last microsecond of 9999 loads.
+    events = landing / "web" / "events_20260105.ndjson"
+    first = json.loads(events.read_text().splitlines()[0])
+    times = [str(2**63 - 1), "-5", str(LAST_MICROSECOND)]
+    events.write_text("".join(json.dumps({**first, "event_timestamp": t, "event_name": n})
+                              + "\n" for n, t in zip("abc", times, strict=True)))
+    report = load(warehouse, landing, "web_ga4_events", pseudonymizer)
+    assert (report.rows_loaded, report.reasons) == (1, {"invalid_value": 2})
+    outside = f"event_timestamp is outside 0 to {LAST_MICROSECOND}"
+    assert warehouse.execute("select record_number, detail from raw._quarantine "
+                             "order by 1").fetchall() == [(1, outside), (2, outside)]
+    assert warehouse.execute("select event_name, make_timestamp(event_timestamp) "
+                             "from raw.web_ga4_events").fetchall() == [
+        ("c", datetime.datetime(9999, 12, 31, 23, 59, 59, 999999))]

@@ -373,6 +373,11 @@ def _classify_sql(spec: EntitySpec) -> str:
             bad = f"{name} is not null and try_cast({name} as {column.sql_type}) is null"
             checks.append(f"when {bad} then 'invalid_value'")
             details.append(f"when {bad} then '{column.name} is not a valid {column.sql_type}'")
+        if column.value_range:
+            low, high = column.value_range
+            outside = f"try_cast({name} as {column.sql_type}) not between {low} and {high}"
+            checks.append(f"when {outside} then 'invalid_value'")
+            details.append(f"when {outside} then '{column.name} is outside {low} to {high}'")
         value = f"try_cast({name} as {column.sql_type})"
         if column.pseudonymize:
             value = f"pseudonymize('{column.pseudonymize}', {name})"

@@ -62,6 +62,10 @@ class Column:
     # (a feed that changes a field's type is quarantined, never loaded as silent NULLs).
     json_path: str | None = None
     json_type: str | None = None
+    # A number's bounds (inclusive), when its type allows values no reader can use: GA4's
+    # event_timestamp is a BIGINT of microseconds, and one near its limits is no time any
+    # engine represents (converting it raised, and failed the run). Outside: invalid_value.
+    value_range: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if self.pseudonymize and self.pseudonymize not in IDENTIFIER_TYPES:

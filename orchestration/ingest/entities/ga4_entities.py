@@ -43,6 +43,10 @@ def url_path(url: str) -> str:
     return f"regexp_replace(regexp_extract({url}, {URL_PATH_PATTERN}, 1), '^$', '/')"
 
 
+# The last microsecond of 9999-12-31 (UTC): the latest time DuckDB, Spark and Postgres all
+# represent, as microseconds since the Unix epoch.
+LAST_MICROSECOND = 253_402_300_799_999_999
+
 # Google adds fields to the BigQuery export over time; the reader reads the declared paths
 # only. A declared field of another JSON type quarantines its event.
 GA4_DRIFT = DriftPolicy(columns="discard_value", data_type="discard_row")
@@ -55,7 +59,8 @@ GA4_ENTITY = EntitySpec(
         Column("event_date", "doc->>'$.event_date'", required=True,
                description="The export table's day, YYYYMMDD, as GA4 writes it."),
         Column("event_timestamp", "doc->>'$.event_timestamp'", "BIGINT", required=True,
-               description="Microseconds since the Unix epoch (UTC)."),
+               value_range=(0, LAST_MICROSECOND),
+               description="Microseconds since the Unix epoch (UTC), 1970 to 9999."),
         Column("event_name", "doc->>'$.event_name'", required=True),
         Column("user_pseudo_id", "doc->>'$.user_pseudo_id'", pseudonymize=WEB_CLIENT_ID,
                description="Keyed hash of GA4's browser client id; joins to the CRM lead's "
