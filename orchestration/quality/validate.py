@@ -39,17 +39,26 @@ QUALITY_DDL = (
         suite varchar not null, row_count bigint not null, run_id varchar,
         counted_at timestamptz not null)""",
 )
+
+
+def _npi_digit_sum() -> str:
+    """The Luhn sum of an NPI's first nine digits: the odd positions doubled, less 9 over 9."""
+    terms = []
+    for position in range(1, 10):
+        digit = f"cast(substring(npi, {position}, 1) as integer)"
+        terms.append(f"(case when {digit} < 5 then 2 * {digit} else 2 * {digit} - 9 end)"
+                     if position % 2 else digit)
+    return " + ".join(terms)
+
+
 # The NPI check (ten digits; Luhn check digit over the base prefixed with 80840, which adds
 # 24 to the sum), as dbt's `is_valid_npi` macro writes it for the marts' `valid_npi` test.
 # The digits are cast only in the `case` branch that knows there are ten of them: an `and`
 # cast them for every row, and one NPI with a letter failed the suite, and so the run.
-_NPI_DIGITS = " + ".join(
-    (f"(case when d{i} < 5 then 2 * d{i} else 2 * d{i} - 9 end)" if i % 2 else f"d{i}")
-    .replace(f"d{i}", f"cast(substring(npi, {i}, 1) as integer)") for i in range(1, 10))
 NPI_MACRO = f"""
 create or replace temp macro npi_is_valid(npi) as (
     case when regexp_full_match(npi, '[0-9]{{10}}')
-         then cast(substring(npi, 10, 1) as integer) = (10 - (24 + {_NPI_DIGITS}) % 10) % 10
+         then cast(substring(npi, 10, 1) as integer) = (10 - (24 + {_npi_digit_sum()}) % 10) % 10
          else false end
 )"""
 
